@@ -1,0 +1,164 @@
+//! The command line: `serve`, `migrate`, `user create`, `openapi`.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::app::{AppState, build_app};
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::account::{Locale, Role};
+use crate::domain::credentials::hash_password;
+use crate::http::users::{NewUser, create_account};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sesame",
+    version,
+    about = "Collaborative-care case registry (Sésame, microstructures)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (SESAME_BIND, default 127.0.0.1:8080).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts from the command line (the first admin is made this way).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the OpenAPI contract (YAML) and exit.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create(CreateUser),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// admin, coordinator, gp, nurse, psychiatrist, psychologist or social_worker.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// A practice id the person works in (repeat for several).
+    #[arg(long = "practice")]
+    pub practices: Vec<Uuid>,
+    /// fr or en.
+    #[arg(long, default_value = "fr", value_parser = parse_locale)]
+    pub locale: Locale,
+    /// Read the password from the first line of standard input (required: passwords never go on
+    /// the command line, where other users and shell history can see them).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; one of {}", names.join(", "))
+    })
+}
+
+fn parse_locale(raw: &str) -> Result<Locale, String> {
+    Locale::parse(raw).ok_or_else(|| "fr or en".to_owned())
+}
+
+/// Runs a command; the error is what to print before exiting non-zero.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", crate::http::openapi::yaml());
+            Ok(())
+        }
+        Command::Serve => serve(load_settings()?).await,
+        Command::Migrate => {
+            let settings = load_settings()?;
+            let db = Db::connect(&settings)?;
+            let applied = db.migrate()?;
+            println!(
+                "{applied} migration(s) applied to {:?}",
+                settings.database_url
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => create_user(load_settings()?, args),
+    }
+}
+
+fn load_settings() -> Result<Settings, String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    crate::telemetry::init(&settings);
+    Ok(settings)
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let bind = settings.bind.clone();
+    let workers = settings.workers;
+    let shutdown = settings.shutdown_timeout_secs;
+    let database = format!("{:?}", settings.database_url);
+    let state = AppState::start(settings, Arc::new(SystemClock))?;
+    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        .workers(workers)
+        .shutdown_timeout(shutdown)
+        .bind(&bind)
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(%bind, %database, workers, "sesame serving; API docs at /docs/");
+    // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish (up to the timeout).
+    server.run().await.map_err(|e| format!("server error: {e}"))
+}
+
+fn create_user(settings: Settings, args: CreateUser) -> Result<(), String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let body = NewUser {
+        email: args.email,
+        name: args.name,
+        role: args.role,
+        practice_ids: args.practices,
+        locale: args.locale,
+        password,
+    };
+    validator::Validate::validate(&body).map_err(|errors| {
+        crate::http::extract::field_errors(&errors)
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let hash = hash_password(&body.password)?;
+    let db = Db::connect(&settings)?;
+    if settings.migrate_on_start {
+        db.migrate()?;
+    }
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now();
+    let record =
+        diesel::Connection::transaction(&mut *conn, |conn| create_account(conn, body, hash, now))
+            .map_err(|error| match error {
+            crate::error::AppError::Validation(errors) => errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+    println!("{}", record.user.id);
+    Ok(())
+}

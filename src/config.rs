@@ -1,0 +1,403 @@
+//! Typed settings read once from the environment (`SESAME_*`, `DATABASE_URL`, `.env` allowed) and
+//! validated at start. Secrets are never printed.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the data lives, chosen by the scheme of `DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .ok_or_else(|| "must start with sqlite:// or postgres://".to_owned())?;
+        if path.is_empty() || path == ":memory:" {
+            return Err("needs a file path, e.g. sqlite://sesame.db (an in-memory database would be empty on every connection)".to_owned());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    // The PostgreSQL URL may carry a password: show only where it points.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => {
+                let host = url.rsplit_once('@').map_or_else(
+                    || url.split_once("://").map_or("", |(_, rest)| rest),
+                    |(_, host)| host,
+                );
+                let host = host.split('?').next().unwrap_or_default();
+                write!(f, "postgres://…@{host}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret that never shows in `Debug` output.
+#[derive(Clone)]
+pub struct Secret(pub Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub migrate_on_start: bool,
+    pub db_pool_size: u32,
+    pub db_pool_timeout: Duration,
+    pub sqlite_busy_timeout: Duration,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+    pub max_body_bytes: usize,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub lockout_threshold: i32,
+    /// `None`: a locked account stays locked until an admin unlocks it.
+    pub lockout_minutes: Option<i64>,
+}
+
+impl Settings {
+    /// Defaults for everything: what `sesame serve` uses with no configuration at all.
+    pub fn embedded_default() -> Self {
+        Self {
+            database_url: DatabaseUrl::Sqlite(PathBuf::from("sesame.db")),
+            migrate_on_start: true,
+            db_pool_size: 8,
+            db_pool_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("."),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            shutdown_timeout_secs: 30,
+            max_body_bytes: 256 * 1024,
+            log_format: LogFormat::Text,
+            log_filter: "info".to_owned(),
+            jwt_secret: None,
+            jwt_issuer: "sesame".to_owned(),
+            jwt_audience: "sesame-api".to_owned(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 12 * 60 * 60,
+            lockout_threshold: 5,
+            lockout_minutes: Some(15),
+        }
+    }
+
+    /// Reads the process environment (after loading `.env`, if there is one).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is the normal case; a malformed one is worth refusing.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(ConfigError(vec![format!(".env: {error}")])),
+        }
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, collecting every problem before refusing.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut s = Self::embedded_default();
+        let mut problems = Vec::new();
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        macro_rules! parse_into {
+            ($field:expr, $key:literal, $parse:expr, $expect:literal) => {
+                if let Some(raw) = get($key) {
+                    match $parse(raw.trim()) {
+                        Some(value) => $field = value,
+                        None => problems.push(format!("{}: expected {}", $key, $expect)),
+                    }
+                }
+            };
+        }
+
+        if let Some(raw) = get("DATABASE_URL") {
+            match DatabaseUrl::parse(&raw) {
+                Ok(url) => s.database_url = url,
+                Err(why) => problems.push(format!("DATABASE_URL: {why}")),
+            }
+        }
+        parse_into!(
+            s.migrate_on_start,
+            "SESAME_MIGRATE_ON_START",
+            parse_bool,
+            "true or false"
+        );
+        parse_into!(
+            s.db_pool_size,
+            "SESAME_DB_POOL_SIZE",
+            |v: &str| v.parse().ok().filter(|n| (1..=256).contains(n)),
+            "a number of connections from 1 to 256"
+        );
+        parse_into!(
+            s.db_pool_timeout,
+            "SESAME_DB_POOL_TIMEOUT_MS",
+            parse_millis,
+            "milliseconds, at least 1"
+        );
+        parse_into!(
+            s.sqlite_busy_timeout,
+            "SESAME_SQLITE_BUSY_TIMEOUT_MS",
+            parse_millis,
+            "milliseconds, at least 1"
+        );
+        if let Some(bind) = get("SESAME_BIND") {
+            if bind.parse::<std::net::SocketAddr>().is_ok()
+                || bind
+                    .rsplit_once(':')
+                    .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+            {
+                s.bind = bind;
+            } else {
+                problems.push("SESAME_BIND: expected HOST:PORT, e.g. 127.0.0.1:8080".to_owned());
+            }
+        }
+        if let Some(dir) = get("SESAME_DATA_DIR") {
+            s.data_dir = PathBuf::from(dir);
+        }
+        parse_into!(
+            s.workers,
+            "SESAME_WORKERS",
+            |v: &str| v.parse().ok().filter(|n| (1..=512).contains(n)),
+            "a number of worker threads from 1 to 512"
+        );
+        parse_into!(
+            s.shutdown_timeout_secs,
+            "SESAME_SHUTDOWN_TIMEOUT_SECS",
+            |v: &str| v.parse().ok(),
+            "seconds"
+        );
+        parse_into!(
+            s.max_body_bytes,
+            "SESAME_MAX_BODY_BYTES",
+            |v: &str| v.parse().ok().filter(|n| *n >= 1024),
+            "bytes, at least 1024"
+        );
+        parse_into!(
+            s.log_format,
+            "SESAME_LOG_FORMAT",
+            |v: &str| match v {
+                "text" => Some(LogFormat::Text),
+                "json" => Some(LogFormat::Json),
+                _ => None,
+            },
+            "text or json"
+        );
+        if let Some(filter) = get("SESAME_LOG") {
+            s.log_filter = filter;
+        }
+        if let Some(secret) = get("SESAME_JWT_SECRET") {
+            if secret.len() < 32 {
+                problems.push("SESAME_JWT_SECRET: must be at least 32 bytes long".to_owned());
+            } else {
+                s.jwt_secret = Some(Secret(secret.into_bytes()));
+            }
+        }
+        if let Some(issuer) = get("SESAME_JWT_ISSUER") {
+            s.jwt_issuer = issuer;
+        }
+        if let Some(audience) = get("SESAME_JWT_AUDIENCE") {
+            s.jwt_audience = audience;
+        }
+        parse_into!(
+            s.access_token_ttl_secs,
+            "SESAME_ACCESS_TOKEN_TTL_SECS",
+            |v: &str| v.parse().ok().filter(|n| (30..=86_400).contains(n)),
+            "seconds from 30 to 86400"
+        );
+        parse_into!(
+            s.refresh_token_ttl_secs,
+            "SESAME_REFRESH_TOKEN_TTL_SECS",
+            |v: &str| v.parse().ok().filter(|n| (60..=90 * 86_400).contains(n)),
+            "seconds from 60 to 7776000 (90 days)"
+        );
+        parse_into!(
+            s.lockout_threshold,
+            "SESAME_LOCKOUT_THRESHOLD",
+            |v: &str| v.parse().ok().filter(|n| (1..=100).contains(n)),
+            "a number of failed logins from 1 to 100"
+        );
+        parse_into!(
+            s.lockout_minutes,
+            "SESAME_LOCKOUT_MINUTES",
+            |v: &str| v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=525_600).contains(n))
+                .map(|n| (n > 0).then_some(n)),
+            "minutes from 0 (until an admin unlocks) to 525600"
+        );
+
+        if problems.is_empty() {
+            Ok(s)
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_millis(raw: &str) -> Option<Duration> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(Duration::from_millis)
+}
+
+/// Every configuration problem found, one per line.
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for problem in &self.0 {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|key| env.get(key).cloned())
+    }
+
+    #[test]
+    fn no_configuration_means_the_embedded_default() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("sesame.db"))
+        );
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl_secs, 900);
+        assert_eq!(s.lockout_threshold, 5);
+        assert!(s.migrate_on_start);
+    }
+
+    #[test]
+    fn database_url_scheme_chooses_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:x.db").unwrap(),
+            DatabaseUrl::Sqlite("x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse("sesame.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn database_url_debug_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://sesame:hunter2@db.local:5432/sesame").unwrap();
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.local:5432/sesame"), "{shown}");
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let error = settings(&[
+            ("SESAME_DB_POOL_SIZE", "zero"),
+            ("SESAME_LOG_FORMAT", "xml"),
+            ("SESAME_JWT_SECRET", "short"),
+            ("SESAME_MIGRATE_ON_START", "maybe"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.0.len(), 4, "{error}");
+        let text = error.to_string();
+        assert!(text.contains("SESAME_DB_POOL_SIZE"));
+        assert!(
+            !text.contains("short"),
+            "the secret must not be echoed: {text}"
+        );
+    }
+
+    #[test]
+    fn lockout_minutes_zero_means_until_an_admin_unlocks() {
+        assert_eq!(
+            settings(&[("SESAME_LOCKOUT_MINUTES", "0")])
+                .unwrap()
+                .lockout_minutes,
+            None
+        );
+        assert_eq!(
+            settings(&[("SESAME_LOCKOUT_MINUTES", "30")])
+                .unwrap()
+                .lockout_minutes,
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = settings(&[("SESAME_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,325 @@
+//! User accounts with their practices, and API clients (machine accounts of one practice).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{api_clients, user_practices, users};
+use crate::domain::policy::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub locale: String,
+    pub active: bool,
+    pub password_hash: String,
+    pub failed_logins: i32,
+    pub locked_at: Option<NaiveDateTime>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A user with the practices they belong to.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: UserRow,
+    pub practice_ids: Vec<String>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub locale: Option<String>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+    pub failed_logins: Option<i32>,
+    pub locked_at: Option<Option<NaiveDateTime>>,
+}
+
+impl UserChanges {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.role.is_none()
+            && self.locale.is_none()
+            && self.active.is_none()
+            && self.password_hash.is_none()
+            && self.failed_logins.is_none()
+            && self.locked_at.is_none()
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    pub practice_id: Option<String>,
+    pub active: Option<bool>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn insert_user(conn: &mut DbConn, user: &UserRow, practice_ids: &[String]) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
+    set_practices(conn, &user.id, practice_ids)
+}
+
+pub fn set_practices(conn: &mut DbConn, user_id: &str, practice_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(user_practices::table.filter(user_practices::user_id.eq(user_id)))
+        .execute(conn)?;
+    // One statement per row: multi-row VALUES is not in what both backends share through diesel.
+    for practice_id in practice_ids {
+        diesel::insert_into(user_practices::table)
+            .values((
+                user_practices::user_id.eq(user_id),
+                user_practices::practice_id.eq(practice_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn practice_ids_of(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
+    user_practices::table
+        .filter(user_practices::user_id.eq(user_id))
+        .select(user_practices::practice_id)
+        .order(user_practices::practice_id)
+        .load(conn)
+}
+
+fn with_practices(conn: &mut DbConn, user: Option<UserRow>) -> QueryResult<Option<UserRecord>> {
+    user.map(|user| {
+        Ok(UserRecord {
+            practice_ids: practice_ids_of(conn, &user.id)?,
+            user,
+        })
+    })
+    .transpose()
+}
+
+pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRecord>> {
+    let user = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    with_practices(conn, user)
+}
+
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRecord>> {
+    let user = users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    with_practices(conn, user)
+}
+
+pub fn email_taken(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(email)),
+    ))
+    .get_result(conn)
+}
+
+/// Users in scope (a user is in scope when one of their practices is), in creation order.
+pub fn list_users(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &UserFilter,
+) -> QueryResult<Vec<UserRecord>> {
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(filter.limit)
+        .into_boxed();
+    if let Scope::Practices(ids) = scope {
+        let members = user_practices::table
+            .filter(user_practices::practice_id.eq_any(ids.clone()))
+            .select(user_practices::user_id);
+        query = query.filter(users::id.eq_any(members));
+    }
+    if let Some(practice_id) = &filter.practice_id {
+        let members = user_practices::table
+            .filter(user_practices::practice_id.eq(practice_id.clone()))
+            .select(user_practices::user_id);
+        query = query.filter(users::id.eq_any(members));
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(users::active.eq(active));
+    }
+    if let Some(after) = &filter.after {
+        query = query.filter(users::id.gt(after.clone()));
+    }
+    let rows = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|u| u.id.as_str()).collect();
+    let memberships: Vec<(String, String)> = user_practices::table
+        .filter(user_practices::user_id.eq_any(ids))
+        .select((user_practices::user_id, user_practices::practice_id))
+        .order((user_practices::user_id, user_practices::practice_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|user| {
+            let practice_ids = memberships
+                .iter()
+                .filter(|(u, _)| *u == user.id)
+                .map(|(_, p)| p.clone())
+                .collect();
+            UserRecord { user, practice_ids }
+        })
+        .collect())
+}
+
+/// Applies the changes and bumps the version; `false` when no such user exists.
+pub fn update_user(
+    conn: &mut DbConn,
+    id: &str,
+    changes: &UserChanges,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = users::table.find(id);
+    let touched = diesel::update(target)
+        .set((
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if touched > 0 && !changes.is_empty() {
+        diesel::update(target).set(changes).execute(conn)?;
+    }
+    Ok(touched > 0)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_clients)]
+pub struct ApiClientRow {
+    pub id: String,
+    pub practice_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = api_clients)]
+pub struct ApiClientChanges {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+pub fn insert_api_client(conn: &mut DbConn, row: &ApiClientRow) -> QueryResult<()> {
+    diesel::insert_into(api_clients::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_api_client(conn: &mut DbConn, id: &str) -> QueryResult<Option<ApiClientRow>> {
+    api_clients::table
+        .find(id)
+        .select(ApiClientRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_api_clients(
+    conn: &mut DbConn,
+    practice_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ApiClientRow>> {
+    let mut query = api_clients::table
+        .select(ApiClientRow::as_select())
+        .order(api_clients::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(practice_id) = practice_id {
+        query = query.filter(api_clients::practice_id.eq(practice_id.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(api_clients::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn update_api_client(
+    conn: &mut DbConn,
+    id: &str,
+    changes: &ApiClientChanges,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = api_clients::table.find(id);
+    let touched = diesel::update(target)
+        .set((
+            api_clients::version.eq(api_clients::version + 1),
+            api_clients::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if touched > 0 && (changes.name.is_some() || changes.active.is_some()) {
+        diesel::update(target).set(changes).execute(conn)?;
+    }
+    Ok(touched > 0)
+}
+
+/// Counts one more failed login atomically and locks the account when `lock` says the new count is
+/// enough; an expired lock first starts the count again. Returns the new count.
+pub fn record_failed_login(
+    conn: &mut DbConn,
+    id: &str,
+    lock_expired: bool,
+    lock: impl Fn(i32) -> bool,
+    now: NaiveDateTime,
+) -> QueryResult<i32> {
+    if lock_expired {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(conn)?;
+    let (failed, locked_at): (i32, Option<NaiveDateTime>) = users::table
+        .find(id)
+        .select((users::failed_logins, users::locked_at))
+        .first(conn)?;
+    if lock(failed) && locked_at.is_none() {
+        diesel::update(users::table.find(id))
+            .set(users::locked_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(failed)
+}
+
+/// A successful login clears the count of failures.
+pub fn record_successful_login(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(
+        users::table.find(id).filter(
+            users::failed_logins
+                .ne(0)
+                .or(users::locked_at.is_not_null()),
+        ),
+    )
+    .set((
+        users::failed_logins.eq(0),
+        users::locked_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map(drop)
+}

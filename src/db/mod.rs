@@ -1,0 +1,216 @@
+//! Database access: one connection type over SQLite and PostgreSQL, the pool, the migrations, and
+//! the bridge that runs every query off the async workers.
+
+pub mod accounts;
+pub mod practices;
+pub mod schema;
+pub mod tokens;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::{DatabaseUrl, Settings};
+use crate::error::{AppError, AppResult};
+
+/// One connection to whichever backend `DATABASE_URL` names. Queries written once against this
+/// type run on both; backend-specific SQL matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Opens connections of the backend chosen by the URL's scheme. (Diesel's own `establish` on the
+/// enum tries each backend in turn, and SQLite accepts any string as a file name, so a refused
+/// PostgreSQL URL would silently become a SQLite file.)
+#[derive(Debug, Clone)]
+pub struct ConnectionOpener {
+    url: DatabaseUrl,
+    sqlite_busy_timeout: Duration,
+}
+
+impl ConnectionOpener {
+    pub fn new(url: DatabaseUrl, sqlite_busy_timeout: Duration) -> Self {
+        Self {
+            url,
+            sqlite_busy_timeout,
+        }
+    }
+
+    pub fn open(&self) -> Result<DbConn, ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                Ok(DbConn::Postgres(diesel::PgConnection::establish(url)?))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    ConnectionError::InvalidConnectionUrl(
+                        "the SQLite path is not valid UTF-8".to_owned(),
+                    )
+                })?;
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                // WAL lets readers proceed during a write; busy_timeout makes writers queue
+                // instead of failing; SQLite leaves foreign keys off unless asked.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                    self.sqlite_busy_timeout.as_millis()
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionOpener {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.open().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionOpener>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionOpener>;
+
+/// Applies the pending migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
+    let result = match conn {
+        DbConn::Postgres(pg) => pg
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConn::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    result.map_err(|error| error.to_string())
+}
+
+/// The pool and the bridge from async handlers to blocking diesel calls.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    /// SQLite has one writer at a time, and two transactions that both read then write can
+    /// deadlock (SQLITE_BUSY without waiting). Serialising this process's write transactions
+    /// avoids that at no cost in throughput. `None` on PostgreSQL.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub fn connect(settings: &Settings) -> Result<Self, String> {
+        if let DatabaseUrl::Sqlite(path) = &settings.database_url {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    format!(
+                        "cannot create the folder {} for the database: {e}",
+                        parent.display()
+                    )
+                })?;
+            }
+        }
+        let opener =
+            ConnectionOpener::new(settings.database_url.clone(), settings.sqlite_busy_timeout);
+        // Open one connection first so that a wrong URL is reported plainly, not as a pool timeout.
+        opener
+            .open()
+            .map_err(|e| format!("cannot connect to {:?}: {e}", settings.database_url))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.db_pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(settings.db_pool_timeout)
+            .test_on_check_out(false)
+            .build(opener)
+            .map_err(|e| format!("cannot open the connection pool: {e}"))?;
+        let sqlite_writer =
+            matches!(settings.database_url, DatabaseUrl::Sqlite(_)).then(Arc::default);
+        Ok(Self {
+            pool,
+            sqlite_writer,
+        })
+    }
+
+    pub fn migrate(&self) -> Result<usize, String> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| format!("no database connection: {e}"))?;
+        run_migrations(&mut conn)
+    }
+
+    /// A connection for start-up and command-line work (blocking).
+    pub fn conn(&self) -> AppResult<PooledConn> {
+        self.pool.get().map_err(|_| {
+            AppError::Unavailable(
+                "the database is busy (no connection free); retry shortly".to_owned(),
+            )
+        })
+    }
+
+    /// Runs `work` on the blocking thread pool with a pooled connection.
+    pub async fn run<T, F>(&self, work: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.conn()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?
+    }
+
+    /// Runs `work` in one transaction: everything it wrote commits together, or nothing does.
+    pub async fn transaction<T, F>(&self, work: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        let writer = self.sqlite_writer.clone();
+        self.run(move |conn| {
+            let _turn = writer
+                .as_ref()
+                .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            conn.transaction(work)
+        })
+        .await
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool.get().as_deref() {
+            Ok(DbConn::Postgres(_)) => "postgres",
+            Ok(DbConn::Sqlite(_)) => "sqlite",
+            Err(_) => "unknown",
+        }
+    }
+}
+
+/// Current UTC time as stored in the database (timestamps without zone, always UTC).
+pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    at.naive_utc()
+}
+
+/// Back from the stored form to an instant.
+pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    at.and_utc()
+}

@@ -1,0 +1,208 @@
+//! Accounts: roles, locales, the rules an account must satisfy, and lockout after failed logins.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a person does in the program; decides what they may see and do (see `policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Coordinator,
+    Gp,
+    Nurse,
+    Psychiatrist,
+    Psychologist,
+    SocialWorker,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Coordinator,
+        Role::Gp,
+        Role::Nurse,
+        Role::Psychiatrist,
+        Role::Psychologist,
+        Role::SocialWorker,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::Gp => "gp",
+            Role::Nurse => "nurse",
+            Role::Psychiatrist => "psychiatrist",
+            Role::Psychologist => "psychologist",
+            Role::SocialWorker => "social_worker",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// Everyone but an admin works inside practices and needs at least one.
+    pub fn needs_practice(self) -> bool {
+        self != Role::Admin
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::Fr => "fr",
+            Locale::En => "en",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Locale> {
+        match raw {
+            "fr" => Some(Locale::Fr),
+            "en" => Some(Locale::En),
+            _ => None,
+        }
+    }
+}
+
+pub const PASSWORD_MIN_CHARS: usize = 12;
+/// Long inputs make hashing expensive for nothing; refuse them before hashing.
+pub const PASSWORD_MAX_CHARS: usize = 256;
+
+/// Checks a new password against the policy; the message says what to change.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        return Err(format!(
+            "must be at least {PASSWORD_MIN_CHARS} characters long"
+        ));
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        return Err(format!(
+            "must be at most {PASSWORD_MAX_CHARS} characters long"
+        ));
+    }
+    if password.trim().is_empty() {
+        return Err("must not be only spaces".to_owned());
+    }
+    Ok(())
+}
+
+/// Emails are compared without regard to case or surrounding spaces.
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// A plausible mailbox address (the same rule the contract states: `local@domain`).
+pub fn is_valid_email(email: &str) -> bool {
+    email.parse::<lettre::Address>().is_ok() && email.len() <= 254
+}
+
+/// The lockout rule: after `threshold` failed logins in a row an account locks; it unlocks when an
+/// admin says so or, if `lock_minutes` is set, once that time has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub threshold: i32,
+    pub lock_minutes: Option<i64>,
+}
+
+impl LockoutPolicy {
+    pub fn is_locked(&self, locked_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        match (locked_at, self.lock_minutes) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(at), Some(minutes)) => now < at + Duration::minutes(minutes),
+        }
+    }
+
+    /// Whether `failed` logins in a row are enough to lock the account.
+    pub fn locks_after(&self, failed: i32) -> bool {
+        failed >= self.threshold
+    }
+
+    /// A lock whose time has passed: the count of failures starts again from zero.
+    pub fn has_expired(&self, locked_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        locked_at.is_some() && !self.is_locked(locked_at, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap() + Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::parse("surgeon"), None);
+        assert!(!Role::Admin.needs_practice());
+        assert!(Role::Nurse.needs_practice());
+    }
+
+    #[test]
+    fn password_policy() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("            ").is_err());
+        assert!(check_new_password(&"x".repeat(257)).is_err());
+        assert!(check_new_password("correct horse battery").is_ok());
+        // Counted in characters, not bytes.
+        assert!(check_new_password("éééééééééééé").is_ok());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email("  Marie.Curie@Example.FR "),
+            "marie.curie@example.fr"
+        );
+        assert!(is_valid_email("marie.curie@example.fr"));
+        assert!(!is_valid_email("marie.curie"));
+        assert!(!is_valid_email("@example.fr"));
+    }
+
+    #[test]
+    fn five_failures_in_a_row_lock_the_account() {
+        let policy = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: Some(15),
+        };
+        let locking: Vec<bool> = (1..=6).map(|failed| policy.locks_after(failed)).collect();
+        assert_eq!(locking, [false, false, false, false, true, true]);
+    }
+
+    #[test]
+    fn a_lock_expires_after_its_time_or_never() {
+        let timed = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: Some(15),
+        };
+        assert!(!timed.is_locked(None, at(0)));
+        assert!(timed.is_locked(Some(at(0)), at(14)));
+        assert!(!timed.is_locked(Some(at(0)), at(15)));
+        assert!(timed.has_expired(Some(at(0)), at(15)));
+        assert!(!timed.has_expired(Some(at(0)), at(14)));
+        assert!(!timed.has_expired(None, at(14)));
+        let manual = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: None,
+        };
+        assert!(manual.is_locked(Some(at(0)), at(100_000)));
+    }
+}

@@ -1,0 +1,6 @@
+//! The rules of the registry as plain functions over plain data: no database, no HTTP.
+
+pub mod account;
+pub mod credentials;
+pub mod policy;
+pub mod tokens;

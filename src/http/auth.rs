@@ -1,0 +1,434 @@
+//! Tokens: the password and client-credentials grants, refresh with rotation, logout, and `/me`.
+
+use actix_web::{HttpResponse, web};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::extract::Json;
+use crate::app::AppState;
+use crate::db::tokens::RefreshTokenRow;
+use crate::db::{self, accounts, naive, utc};
+use crate::domain::account::{Locale, Role, normalize_email};
+use crate::domain::credentials::{
+    burn_verification_time, random_secret, secret_digest, verify_password,
+};
+use crate::domain::policy::Actor;
+use crate::domain::tokens::{SubjectKind, TokenError};
+use crate::error::{AppError, AppResult};
+
+/// How to obtain a token: a person's email and password, or an API client's credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    Password {
+        #[schema(max_length = 254)]
+        email: String,
+        #[schema(max_length = 256)]
+        password: String,
+    },
+    ClientCredentials {
+        client_id: Uuid,
+        #[schema(max_length = 256)]
+        client_secret: String,
+    },
+}
+
+impl Validate for TokenRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A signed JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// An opaque token for `POST /api/v1/auth/refresh` (people only, not API clients); single use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RefreshRequest {
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
+    pub refresh_token: String,
+}
+
+/// The caller's own account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    /// `user` for a person, `api_client` for practice software.
+    pub kind: SubjectKind,
+    /// A person's email (absent for an API client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub name: String,
+    /// A person's role (absent for an API client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    pub practice_ids: Vec<Uuid>,
+    pub locale: Locale,
+}
+
+const BAD_LOGIN: &str = "invalid email or password";
+const BAD_CLIENT: &str = "invalid client credentials";
+const BAD_REFRESH: &str = "the refresh token is not valid; log in again";
+
+/// Exchange credentials for tokens.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Tokens issued", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong credentials, or a deactivated account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Account locked after repeated failed logins", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn token(
+    state: web::Data<AppState>,
+    Json(request): Json<TokenRequest>,
+) -> AppResult<HttpResponse> {
+    let response = match request {
+        TokenRequest::Password { email, password } => {
+            password_grant(&state, &normalize_email(&email), password).await?
+        }
+        TokenRequest::ClientCredentials {
+            client_id,
+            client_secret,
+        } => client_grant(&state, client_id.to_string(), client_secret).await?,
+    };
+    Ok(token_response(response))
+}
+
+fn token_response(body: TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body)
+}
+
+async fn password_grant(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> AppResult<TokenResponse> {
+    let lookup = email.to_owned();
+    let record = state
+        .db
+        .run(move |conn| Ok(accounts::find_user_by_email(conn, &lookup)?))
+        .await?;
+    let now = state.clock.now();
+    let policy = state.lockout();
+    let Some(record) = record else {
+        web::block(move || burn_verification_time(&password))
+            .await
+            .ok();
+        return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
+    };
+    let user = record.user;
+    let locked_at = user.locked_at.map(utc);
+    if policy.is_locked(locked_at, now) {
+        return Err(AppError::Locked(
+            "this account is locked after repeated failed logins; ask an administrator or try again later".to_owned(),
+        ));
+    }
+    let stored = user.password_hash.clone();
+    let verified = web::block(move || verify_password(&password, &stored))
+        .await
+        .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?;
+    let user_id = user.id.clone();
+    if !verified {
+        let lock_expired = policy.has_expired(locked_at, now);
+        state
+            .db
+            .transaction(move |conn| {
+                accounts::record_failed_login(
+                    conn,
+                    &user_id,
+                    lock_expired,
+                    |n| policy.locks_after(n),
+                    naive(now),
+                )?;
+                Ok(())
+            })
+            .await?;
+        return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
+    }
+    if !user.active {
+        return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
+    }
+    let refresh_ttl = state.settings.refresh_token_ttl_secs;
+    let refresh_token = state
+        .db
+        .transaction(move |conn| {
+            accounts::record_successful_login(conn, &user_id)?;
+            issue_refresh_token(
+                conn,
+                &user_id,
+                &Uuid::now_v7().to_string(),
+                now,
+                refresh_ttl,
+            )
+        })
+        .await?;
+    access_token(state, SubjectKind::User, &user.id, Some(refresh_token))
+}
+
+async fn client_grant(
+    state: &AppState,
+    client_id: String,
+    secret: String,
+) -> AppResult<TokenResponse> {
+    let client = state
+        .db
+        .run(move |conn| {
+            let Some(client) = accounts::find_api_client(conn, &client_id)? else {
+                return Ok(None);
+            };
+            let practice_active = db::practices::find(conn, &client.practice_id)?
+                .is_some_and(|practice| practice.active);
+            Ok(Some((client, practice_active)))
+        })
+        .await?;
+    match client {
+        Some((client, true))
+            if client.active && constant_time_eq(&secret_digest(&secret), &client.secret_hash) =>
+        {
+            access_token(state, SubjectKind::ApiClient, &client.id, None)
+        }
+        _ => Err(AppError::Unauthorized(BAD_CLIENT.to_owned())),
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn access_token(
+    state: &AppState,
+    kind: SubjectKind,
+    subject: &str,
+    refresh_token: Option<String>,
+) -> AppResult<TokenResponse> {
+    let access_token = state
+        .tokens
+        .issue(kind, subject, state.clock.now())
+        .map_err(AppError::Internal)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.tokens.ttl_secs(),
+        refresh_token,
+    })
+}
+
+fn issue_refresh_token(
+    conn: &mut db::DbConn,
+    user_id: &str,
+    family_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    ttl_secs: i64,
+) -> AppResult<String> {
+    let token = random_secret();
+    db::tokens::insert(
+        conn,
+        &RefreshTokenRow {
+            id: Uuid::now_v7().to_string(),
+            token_hash: secret_digest(&token),
+            family_id: family_id.to_owned(),
+            user_id: user_id.to_owned(),
+            issued_at: naive(now),
+            expires_at: naive(now + Duration::seconds(ttl_secs)),
+            revoked_at: None,
+        },
+    )?;
+    Ok(token)
+}
+
+/// Trade a refresh token for new tokens; the old refresh token stops working.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens; the refresh token given is now spent", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, spent, revoked or expired refresh token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let ttl = state.settings.refresh_token_ttl_secs;
+    let digest = secret_digest(&request.refresh_token);
+    // A replayed token (already rotated) means it was copied: the whole family is revoked, and
+    // that must stick even though the request fails, so it commits on its own.
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let Some(row) = db::tokens::find_by_hash(conn, &digest)? else {
+                return Ok(Err(BAD_REFRESH));
+            };
+            if row.revoked_at.is_some() {
+                db::tokens::revoke_family(conn, &row.family_id, naive(now))?;
+                return Ok(Err(BAD_REFRESH));
+            }
+            if utc(row.expires_at) <= now {
+                return Ok(Err(BAD_REFRESH));
+            }
+            let active = accounts::find_user(conn, &row.user_id)?.is_some_and(|u| u.user.active);
+            if !active || !db::tokens::revoke(conn, &row.id, naive(now))? {
+                return Ok(Err(BAD_REFRESH));
+            }
+            let token = issue_refresh_token(conn, &row.user_id, &row.family_id, now, ttl)?;
+            Ok(Ok((row.user_id, token)))
+        })
+        .await?;
+    let (user_id, token) = outcome.map_err(|why| AppError::Unauthorized(why.to_owned()))?;
+    Ok(token_response(access_token(
+        &state,
+        SubjectKind::User,
+        &user_id,
+        Some(token),
+    )?))
+}
+
+/// Revoke a refresh token (and every token rotated from the same login).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Revoked (also when the token was unknown or already revoked)"),
+        (status = 400, description = "Malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let digest = secret_digest(&request.refresh_token);
+    state
+        .db
+        .transaction(move |conn| {
+            if let Some(row) = db::tokens::find_by_hash(conn, &digest)? {
+                db::tokens::revoke_family(conn, &row.family_id, naive(now))?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's account, role and practices.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    let me = state
+        .db
+        .run(move |conn| {
+            let (email, name) = match actor.kind {
+                SubjectKind::User => {
+                    let user = accounts::find_user(conn, &actor.id)?
+                        .ok_or_else(|| AppError::not_found("account"))?;
+                    (Some(user.user.email), user.user.name)
+                }
+                SubjectKind::ApiClient => {
+                    let client = accounts::find_api_client(conn, &actor.id)?
+                        .ok_or_else(|| AppError::not_found("account"))?;
+                    (None, client.name)
+                }
+            };
+            Ok(Me {
+                id: parse_id(&actor.id)?,
+                kind: actor.kind,
+                email,
+                name,
+                role: actor.role,
+                practice_ids: actor
+                    .practice_ids
+                    .iter()
+                    .map(|id| parse_id(id))
+                    .collect::<AppResult<_>>()?,
+                locale: actor.locale,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(me))
+}
+
+/// Ids are stored as text; one that does not parse back is a corrupt row, not a client error.
+pub fn parse_id(id: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
+}
+
+/// Resolves an access token to the caller. Every request re-reads the account, so deactivating it
+/// takes effect at once rather than when its tokens expire.
+pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
+    let claims = state
+        .tokens
+        .verify(token, state.clock.now())
+        .map_err(|error| match error {
+            TokenError::Expired => AppError::Unauthorized(error.to_string()),
+            TokenError::Invalid => AppError::Unauthorized(error.to_string()),
+        })?;
+    let revoked =
+        || AppError::Unauthorized("the account behind this token is no longer active".to_owned());
+    state
+        .db
+        .run(move |conn| match claims.kind {
+            SubjectKind::User => {
+                let record = accounts::find_user(conn, &claims.sub)?
+                    .filter(|r| r.user.active)
+                    .ok_or_else(revoked)?;
+                let role = Role::parse(&record.user.role)
+                    .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?;
+                Ok(Actor {
+                    id: record.user.id,
+                    kind: SubjectKind::User,
+                    role: Some(role),
+                    practice_ids: record.practice_ids,
+                    locale: Locale::parse(&record.user.locale).unwrap_or_default(),
+                })
+            }
+            SubjectKind::ApiClient => {
+                let client = accounts::find_api_client(conn, &claims.sub)?
+                    .filter(|c| c.active)
+                    .ok_or_else(revoked)?;
+                let practice_active =
+                    db::practices::find(conn, &client.practice_id)?.is_some_and(|p| p.active);
+                if !practice_active {
+                    return Err(revoked());
+                }
+                Ok(Actor {
+                    id: client.id,
+                    kind: SubjectKind::ApiClient,
+                    role: None,
+                    practice_ids: vec![client.practice_id],
+                    locale: Locale::default(),
+                })
+            }
+        })
+        .await
+}

@@ -1,0 +1,174 @@
+//! The HTTP surface: thin handlers that parse, authorise through `domain::policy`, call the
+//! database and map the result. Routes are declared here, once.
+
+pub mod api_clients;
+pub mod auth;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+pub mod practices;
+pub mod users;
+
+use actix_web::http::Method;
+use actix_web::{Resource, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+use validator::ValidationError;
+
+use crate::error::AppError;
+
+/// Every route of the service. `tests/contract.rs` checks this table against `openapi.yaml`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get, patch, post};
+    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
+        AppError::BadRequest(format!("invalid query parameter: {error}")).into()
+    }))
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|_, _| AppError::NotFound("no such resource".to_owned()).into()),
+    )
+    .service(resource("/healthz", &[Method::GET]).route(get().to(ops::healthz)))
+    .service(resource("/readyz", &[Method::GET]).route(get().to(ops::readyz)))
+    .service(resource("/openapi.yaml", &[Method::GET]).route(get().to(ops::openapi_yaml)))
+    .service(web::redirect("/docs", "/docs/"))
+    .service(openapi::swagger_ui())
+    .service(
+        web::scope("/api/v1")
+            .service(resource("/auth/token", &[Method::POST]).route(post().to(auth::token)))
+            .service(resource("/auth/refresh", &[Method::POST]).route(post().to(auth::refresh)))
+            .service(resource("/auth/logout", &[Method::POST]).route(post().to(auth::logout)))
+            .service(resource("/me", &[Method::GET]).route(get().to(auth::me)))
+            .service(
+                resource("/practices", &[Method::GET, Method::POST])
+                    .route(get().to(practices::list))
+                    .route(post().to(practices::create)),
+            )
+            .service(
+                resource("/practices/{id}", &[Method::GET, Method::PATCH])
+                    .route(get().to(practices::get))
+                    .route(patch().to(practices::update)),
+            )
+            .service(
+                resource("/users", &[Method::GET, Method::POST])
+                    .route(get().to(users::list))
+                    .route(post().to(users::create)),
+            )
+            .service(
+                resource("/users/{id}", &[Method::GET, Method::PATCH])
+                    .route(get().to(users::get))
+                    .route(patch().to(users::update)),
+            )
+            .service(
+                resource("/api-clients", &[Method::GET, Method::POST])
+                    .route(get().to(api_clients::list))
+                    .route(post().to(api_clients::create)),
+            )
+            .service(
+                resource("/api-clients/{id}", &[Method::GET, Method::PATCH])
+                    .route(get().to(api_clients::get))
+                    .route(patch().to(api_clients::update)),
+            )
+            .default_service(web::to(ops::no_such_path)),
+    );
+}
+
+/// A resource that answers 405 with `Allow` for the methods it does not have.
+fn resource(path: &str, allowed: &[Method]) -> Resource {
+    let allowed = allowed.to_vec();
+    web::resource(path).default_service(web::to(move || {
+        let allowed = allowed.clone();
+        async move { Err::<actix_web::HttpResponse, _>(AppError::MethodNotAllowed(allowed)) }
+    }))
+}
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+/// Cursor pagination: items come in creation order; `after` is the `next_cursor` of the page before.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<Uuid>,
+}
+
+impl PageQuery {
+    pub fn page_size(&self) -> Result<u32, AppError> {
+        match self.limit {
+            None => Ok(DEFAULT_PAGE),
+            Some(n @ 1..=MAX_PAGE) => Ok(n),
+            Some(_) => Err(AppError::BadRequest(format!(
+                "limit must be from 1 to {MAX_PAGE}"
+            ))),
+        }
+    }
+
+    /// One more than the page, to know whether another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        i64::from(self.page_size().unwrap_or(DEFAULT_PAGE)) + 1
+    }
+
+    pub fn after_id(&self) -> Result<Option<String>, AppError> {
+        self.page_size()?;
+        Ok(self.after.map(|id| id.to_string()))
+    }
+
+    /// Cuts the extra item off and turns it into the cursor of the next page.
+    pub fn split<T>(
+        &self,
+        mut items: Vec<T>,
+        id_of: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
+        let size = self.page_size().unwrap_or(DEFAULT_PAGE) as usize;
+        if items.len() > size {
+            items.truncate(size);
+            let cursor = items.last().map(id_of);
+            (items, cursor)
+        } else {
+            (items, None)
+        }
+    }
+}
+
+/// Text a person typed as a name: not blank, no control characters (which PostgreSQL refuses, and
+/// which have no place in a name).
+pub fn plain_text(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::new("control")
+            .with_message("must not contain control characters".into()));
+    }
+    Ok(())
+}
+
+pub fn email_address(value: &str) -> Result<(), ValidationError> {
+    if crate::domain::account::is_valid_email(&crate::domain::account::normalize_email(value)) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("email").with_message("must be an email address".into()))
+    }
+}
+
+pub fn new_password(value: &str) -> Result<(), ValidationError> {
+    crate::domain::account::check_new_password(value)
+        .map_err(|why| ValidationError::new("password").with_message(why.into()))
+}
+
+/// Query text filters: trimmed, empty means no filter.
+pub fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Ids as stored (text), deduplicated and sorted.
+pub fn uuids_as_strings(ids: &[Uuid]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}

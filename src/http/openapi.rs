@@ -1,0 +1,144 @@
+//! The contract, generated from the handlers' annotations. `openapi.yaml` at the top of the
+//! repository is this document written out; a test fails when they differ.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use super::{api_clients, auth, ops, practices, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sésame case registry",
+        description = "Collaborative-care case registry for the Sésame and microstructure programs. \
+            Every error is an RFC 9457 problem document (`application/problem+json`).",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::openapi_yaml,
+        auth::token, auth::refresh, auth::logout, auth::me,
+        practices::create, practices::list, practices::get, practices::update,
+        users::create, users::list, users::get, users::update,
+        api_clients::create, api_clients::list, api_clients::get, api_clients::update,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerScheme, &ProblemResponses),
+    tags(
+        (name = "operations", description = "Liveness, readiness and this contract"),
+        (name = "auth", description = "Tokens and the caller's own account"),
+        (name = "organisation", description = "Practices, accounts and API clients"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The error responses that follow from an operation's shape, added in one place so that no
+/// handler forgets one: a body can be malformed (400), too large (413), not JSON (415) or invalid
+/// (422); a query can be malformed (400); a path id can name nothing (404); a secured operation
+/// can lack a valid token (401); anything that touches the database can find it busy (503).
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            let uses_database = path.starts_with("/api/") || path == "/readyz";
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_problem_responses(path, operation, uses_database);
+            }
+        }
+    }
+}
+
+fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: bool) {
+    let params = operation.parameters.as_deref().unwrap_or_default();
+    let has_query = params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+    let has_body = operation.request_body.is_some();
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    if has_body {
+        wanted.push(("400", "Malformed JSON or header"));
+        wanted.push(("413", "Body too large"));
+        wanted.push(("415", "Body not JSON"));
+        wanted.push(("422", "Invalid fields: see `errors`"));
+    }
+    if has_query {
+        wanted.push(("400", "Malformed query parameter"));
+    }
+    if secured {
+        wanted.push((
+            "401",
+            "Missing, invalid or expired access token, or a deactivated account",
+        ));
+    }
+    if path.contains('{') {
+        wanted.push(("404", "No such resource, or not one the caller may see"));
+    }
+    if uses_database {
+        wanted.push(("503", "Database unavailable or busy; retry"));
+    }
+    for (status, description) in wanted {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        crate::error::PROBLEM_CONTENT_TYPE,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .into()
+            });
+    }
+}
+
+/// The contract as YAML, made once.
+pub fn yaml() -> &'static str {
+    static YAML: OnceLock<String> = OnceLock::new();
+    YAML.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_yaml()
+            .unwrap_or_else(|error| format!("# the contract could not be written: {error}\n"))
+    })
+}
+
+/// Interactive documentation at `/docs/`, bundled in the binary (works offline), reading
+/// `/openapi.yaml`.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.yaml"))
+}

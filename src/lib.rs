@@ -1,0 +1,14 @@
+//! Sésame: a collaborative-care case registry (REST API).
+//!
+//! `http/` thin handlers, `domain/` rules without I/O, `db/` schema and queries, `app` wiring,
+//! `config` settings, `clock` the injectable time, `error` the one error type.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod telemetry;
