@@ -1,0 +1,312 @@
+//! The test harness: the real application, in-process, on a real database of its own — a temp
+//! SQLite file, or a fresh schema of the PostgreSQL database named by `TEST_DATABASE_URL`.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::test::{self, TestRequest};
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use serde_json::{Value, json};
+use sesame::app::{AppState, build_app};
+use sesame::clock::FixedClock;
+use sesame::config::{DatabaseUrl, Secret, Settings};
+use sesame::domain::account::{Locale, Role};
+use sesame::domain::credentials::hash_password;
+use sesame::http::users::{NewUser, create_account};
+use uuid::Uuid;
+
+pub const SECRET: &[u8] = b"test-secret-0123456789abcdef-0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// `postgres` when the suite runs against PostgreSQL.
+pub fn backend() -> &'static str {
+    if postgres_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// A database for one test, removed afterwards.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match postgres_url() {
+            None => Self {
+                url: DatabaseUrl::Sqlite(dir.path().join("test.db")),
+                _dir: dir,
+                pg: None,
+            },
+            Some(base) => {
+                let schema = format!("t_{}", Uuid::new_v4().simple());
+                let mut admin =
+                    diesel::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                Self {
+                    url: DatabaseUrl::Postgres(url),
+                    _dir: dir,
+                    pg: Some((base, schema)),
+                }
+            }
+        }
+    }
+
+    /// The URL as `DATABASE_URL` takes it.
+    pub fn env_url(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg {
+            if let Ok(mut admin) = diesel::PgConnection::establish(base) {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    /// Kept so the database outlives the application, and is dropped with it.
+    _db: TestDatabase,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json body with this status and a detail.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status, "{}", self.text);
+        assert!(
+            self.body["type"].as_str().is_some_and(|t| !t.is_empty()),
+            "{}",
+            self.text
+        );
+        assert!(
+            self.body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{}",
+            self.text
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+            "{}",
+            self.text
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        self
+    }
+
+    pub fn field_errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(TestDatabase::new(), adjust)
+    }
+
+    /// The application on a database something else has already written to.
+    pub async fn on(db: TestDatabase) -> Self {
+        Self::start(db, |_| {})
+    }
+
+    fn start(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings::embedded_default();
+        settings.database_url = db.url.clone();
+        settings.data_dir = db.data_dir();
+        settings.jwt_secret = Some(Secret(SECRET.to_vec()));
+        settings.db_pool_size = 4;
+        adjust(&mut settings);
+        let clock = Arc::new(FixedClock::new(start_time()));
+        let state = AppState::start(settings, clock.clone()).expect("application starts");
+        Self {
+            state,
+            clock,
+            _db: db,
+        }
+    }
+
+    pub async fn send(&self, req: TestRequest) -> Resp {
+        let app = test::init_service(build_app(self.state.clone())).await;
+        let response = test::call_service(&app, req.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(TestRequest::get().uri(path).insert_header(bearer(token)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        let mut req = TestRequest::post().uri(path).set_json(body);
+        if let Some(token) = token {
+            req = req.insert_header(bearer(token));
+        }
+        self.send(req).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(
+            TestRequest::patch()
+                .uri(path)
+                .insert_header(bearer(token))
+                .set_json(body),
+        )
+        .await
+    }
+
+    /// An account written straight to the database (as `sesame user create` does).
+    pub async fn user(&self, email: &str, role: Role, practices: &[&str]) -> String {
+        let body = NewUser {
+            email: email.to_owned(),
+            name: format!("Test {}", role.as_str()),
+            role,
+            practice_ids: practices
+                .iter()
+                .map(|p| Uuid::parse_str(p).expect("uuid"))
+                .collect(),
+            locale: Locale::Fr,
+            password: PASSWORD.to_owned(),
+        };
+        let hash = hash_password(PASSWORD).expect("hash");
+        let now = self.clock.now_utc();
+        let record = self
+            .state
+            .db
+            .transaction(move |conn| create_account(conn, body, hash, now))
+            .await
+            .expect("create user");
+        record.user.id
+    }
+
+    pub async fn login(&self, email: &str) -> Value {
+        let resp = self
+            .post(
+                "/api/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "email": email, "password": PASSWORD}),
+            )
+            .await;
+        resp.assert_status(200);
+        resp.body
+    }
+
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.user("admin@example.fr", Role::Admin, &[]).await;
+        self.token("admin@example.fr").await
+    }
+
+    pub async fn practice(&self, admin: &str, name: &str) -> String {
+        let resp = self
+            .post(
+                "/api/v1/practices",
+                Some(admin),
+                json!({"name": name, "network": "Réseau Est", "region": "Grand Est"}),
+            )
+            .await;
+        resp.assert_status(201);
+        resp.body["id"].as_str().expect("id").to_owned()
+    }
+}
+
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for FixedClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        sesame::clock::Clock::now(self)
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the whole service in-process against a real database (SQLite file by
+//! default; PostgreSQL when `TEST_DATABASE_URL` is set).
+
+mod auth;
+mod common;
+mod contract;
+mod errors;
+mod organisation;
