@@ -220,7 +220,14 @@ impl Settings {
             "text or json"
         );
         if let Some(filter) = get("SESAME_LOG") {
-            s.log_filter = filter;
+            if tracing_subscriber::EnvFilter::try_new(&filter).is_ok() {
+                s.log_filter = filter;
+            } else {
+                problems.push(
+                    "SESAME_LOG: expected a log filter such as info or info,sesame=debug"
+                        .to_owned(),
+                );
+            }
         }
         if let Some(secret) = get("SESAME_JWT_SECRET") {
             if secret.len() < 32 {

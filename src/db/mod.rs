@@ -117,15 +117,15 @@ pub struct Db {
 
 impl Db {
     pub fn connect(settings: &Settings) -> Result<Self, String> {
-        if let DatabaseUrl::Sqlite(path) = &settings.database_url {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    format!(
-                        "cannot create the folder {} for the database: {e}",
-                        parent.display()
-                    )
-                })?;
-            }
+        if let DatabaseUrl::Sqlite(path) = &settings.database_url
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                format!(
+                    "cannot create the folder {} for the database: {e}",
+                    parent.display()
+                )
+            })?;
         }
         let opener =
             ConnectionOpener::new(settings.database_url.clone(), settings.sqlite_busy_timeout);

@@ -38,7 +38,34 @@ pub enum TokenRequest {
 
 impl Validate for TokenRequest {
     fn validate(&self) -> Result<(), validator::ValidationErrors> {
-        Ok(())
+        // Only lengths: anything else about a credential is for the login to judge (401).
+        let too_long = |field: &'static str,
+                        value: &str,
+                        max: usize,
+                        errors: &mut validator::ValidationErrors| {
+            if value.chars().count() > max {
+                let message = format!("must be at most {max} characters long");
+                errors.add(
+                    field,
+                    validator::ValidationError::new("length").with_message(message.into()),
+                );
+            }
+        };
+        let mut errors = validator::ValidationErrors::new();
+        match self {
+            TokenRequest::Password { email, password } => {
+                too_long("email", email, 254, &mut errors);
+                too_long("password", password, 256, &mut errors);
+            }
+            TokenRequest::ClientCredentials { client_secret, .. } => {
+                too_long("client_secret", client_secret, 256, &mut errors);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 

@@ -262,6 +262,17 @@ mod tests {
         assert_eq!(bearer_token("bearer  abc "), Some("abc".to_owned()));
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer "), None);
+        let req = |v: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header(("If-Match", v))
+                .to_http_request()
+        };
+        assert_eq!(if_match(&req("\"3\"")).ok(), Some(Some(3)));
+        assert_eq!(if_match(&req("W/\"3\"")).ok(), Some(Some(3)));
+        assert_eq!(if_match(&req("*")).ok(), Some(None));
+        for bad in ["3", "null", "\"\"", "\"-1\"", "\"9999999999\""] {
+            assert!(if_match(&req(bad)).is_err(), "{bad}");
+        }
         assert!(check_version(Some(2), 2).is_ok());
         assert!(check_version(None, 2).is_ok());
         assert!(matches!(

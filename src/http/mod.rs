@@ -160,9 +160,15 @@ pub fn new_password(value: &str) -> Result<(), ValidationError> {
         .map_err(|why| ValidationError::new("password").with_message(why.into()))
 }
 
-/// Query text filters: trimmed, empty means no filter.
-pub fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+/// A text filter from the query: trimmed, empty means no filter; control characters (never stored,
+/// and refused by PostgreSQL) are a malformed query.
+pub fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, AppError> {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().any(char::is_control) => Err(AppError::BadRequest(format!(
+            "{name} must not contain control characters"
+        ))),
+        other => Ok(other),
+    }
 }
 
 /// Ids as stored (text), deduplicated and sorted.

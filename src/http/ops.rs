@@ -61,7 +61,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 
 /// The API contract, as YAML.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations",
-    responses((status = 200, description = "This document", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "This document", content_type = "application/yaml", body = serde_json::Value)))]
 pub async fn openapi_yaml() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")

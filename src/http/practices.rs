@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::auth::parse_id;
 use super::extract::{Json, check_version, etag, if_match};
-use super::{PageQuery, trimmed};
+use super::{PageQuery, text_filter};
 use crate::app::AppState;
 use crate::db::practices::{self as store, PracticeChanges, PracticeFilter, PracticeRow};
 use crate::db::{naive, utc};
@@ -110,10 +110,11 @@ pub struct PracticeUpdate {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PracticeQuery {
-    /// Only practices of this network.
-    #[param(max_length = 200)]
+    /// Only practices of this network (exact name).
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub network: Option<String>,
-    #[param(max_length = 100)]
+    /// Only practices of this region (exact name).
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub region: Option<String>,
     pub active: Option<bool>,
 }
@@ -169,8 +170,8 @@ pub async fn list(
     let scope = authorize(&actor, Action::ReadPractices)?;
     let query = query.into_inner();
     let filter = PracticeFilter {
-        network: trimmed(query.network),
-        region: trimmed(query.region),
+        network: text_filter("network", query.network)?,
+        region: text_filter("region", query.region)?,
         active: query.active,
         after: page.after_id()?,
         limit: page.fetch_limit(),
@@ -213,7 +214,7 @@ pub async fn get(
 
 /// Change or deactivate a practice.
 #[utoipa::path(patch, path = "/api/v1/practices/{id}", tag = "organisation", request_body = PracticeUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused (412) if the practice changed since")),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "The ETag last read; the change is refused (412) if the practice changed since")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The practice as changed", body = Practice,

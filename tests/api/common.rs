@@ -85,10 +85,10 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some((base, schema)) = &self.pg {
-            if let Ok(mut admin) = diesel::PgConnection::establish(base) {
-                let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
-            }
+        if let Some((base, schema)) = &self.pg
+            && let Ok(mut admin) = diesel::PgConnection::establish(base)
+        {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
         }
     }
 }

@@ -80,6 +80,14 @@ async fn health_and_readiness() {
     let ready = app.send(TestRequest::get().uri("/readyz")).await;
     ready.assert_status(200);
     assert_eq!(ready.body["database"], backend());
+    // CI names the backend each pass must run on, so a pass that silently fell back fails here.
+    if let Ok(expected) = std::env::var("SESAME_TEST_EXPECT_BACKEND") {
+        assert_eq!(
+            ready.body["database"],
+            expected.as_str(),
+            "this pass was meant to run on {expected}"
+        );
+    }
 }
 
 #[derive(QueryableByName, Debug)]
