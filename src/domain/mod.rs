@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod credentials;
+pub mod instruments;
 pub mod policy;
 pub mod tokens;
