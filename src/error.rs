@@ -3,7 +3,6 @@
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -77,6 +76,22 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The problem body for an error status the framework produced without an `AppError`.
+pub fn bare_problem(status: StatusCode) -> HttpResponse {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let problem = Problem {
+        kind: format!("urn:sesame:problem:http-{}", status.as_u16()),
+        title: reason.to_owned(),
+        status: status.as_u16(),
+        detail: reason.to_lowercase(),
+        errors: None,
+        allowed: None,
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE))
+        .body(serde_json::to_vec(&problem).unwrap_or_default())
+}
 
 impl AppError {
     pub fn not_found(what: &str) -> Self {
@@ -212,16 +227,6 @@ impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
         Self::Validation(crate::http::extract::field_errors(&errors))
     }
-}
-
-/// A problem body given as JSON, for a handler outside `AppError` (the fallback handlers).
-pub fn problem_json(status: StatusCode, detail: &str) -> Value {
-    serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    })
 }
 
 #[cfg(test)]

@@ -195,14 +195,6 @@ impl Db {
         })
         .await
     }
-
-    pub fn backend(&self) -> &'static str {
-        match self.pool.get().as_deref() {
-            Ok(DbConn::Postgres(_)) => "postgres",
-            Ok(DbConn::Sqlite(_)) => "sqlite",
-            Err(_) => "unknown",
-        }
-    }
 }
 
 /// Current UTC time as stored in the database (timestamps without zone, always UTC).

@@ -189,10 +189,12 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
         return Ok(None);
     }
     raw.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|v| !v.is_empty() && v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
         .map(Some)
-        .map_err(|_| {
+        .ok_or_else(|| {
             AppError::BadRequest(
                 "If-Match must be an ETag this server gave, such as \"3\"".to_owned(),
             )

@@ -127,23 +127,8 @@ pub async fn problem_for_bare_errors(
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return Ok(response.map_into_left_body());
     }
-    let error = match status.as_u16() {
-        400 => AppError::BadRequest("the request is malformed".to_owned()),
-        404 => AppError::NotFound("no such path".to_owned()),
-        413 => AppError::PayloadTooLarge(0),
-        415 => AppError::UnsupportedMediaType("unsupported media type".to_owned()),
-        503 => AppError::Unavailable("the service is unavailable".to_owned()),
-        code if code < 500 => AppError::BadRequest(
-            status
-                .canonical_reason()
-                .unwrap_or("bad request")
-                .to_owned(),
-        ),
-        _ => AppError::Internal(format!("framework error with status {status}")),
-    };
     let (req, original) = response.into_parts();
-    let mut problem = actix_web::ResponseError::error_response(&error);
-    *problem.status_mut() = status;
+    let mut problem = crate::error::bare_problem(status);
     for (name, value) in original.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             problem.headers_mut().insert(name.clone(), value.clone());
