@@ -3,5 +3,6 @@
 pub mod account;
 pub mod credentials;
 pub mod instruments;
+pub mod pathway;
 pub mod policy;
 pub mod tokens;

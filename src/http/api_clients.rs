@@ -204,7 +204,7 @@ pub async fn get(
 
 /// Rename or deactivate an API client.
 #[utoipa::path(patch, path = "/api/v1/api-clients/{id}", tag = "organisation", request_body = ApiClientUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "The ETag last read; the change is refused (412) if the client changed since")),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the client changed since")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The API client as changed", body = ApiClient,

@@ -176,7 +176,7 @@ fn bearer_token(value: &str) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The version a client says it holds (`If-Match: "3"`); `None` when the header is absent.
+/// The version a client says it holds (`If-Match: "3"`); `None` when the header is absent or `*`.
 pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
@@ -188,9 +188,10 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
     if raw == "*" {
         return Ok(None);
     }
-    raw.trim_start_matches("W/")
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
+    // Lenient about the quotes (a bare `3` is understood as `"3"`), strict about the rest.
+    let tag = raw.strip_prefix("W/").unwrap_or(raw);
+    let tag = tag.strip_prefix('"').unwrap_or(tag);
+    Some(tag.strip_suffix('"').unwrap_or(tag))
         .filter(|v| !v.is_empty() && v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse().ok())
         .map(Some)
@@ -272,7 +273,8 @@ mod tests {
         assert_eq!(if_match(&req("\"3\"")).ok(), Some(Some(3)));
         assert_eq!(if_match(&req("W/\"3\"")).ok(), Some(Some(3)));
         assert_eq!(if_match(&req("*")).ok(), Some(None));
-        for bad in ["3", "null", "\"\"", "\"-1\"", "\"9999999999\""] {
+        assert_eq!(if_match(&req("3")).ok(), Some(Some(3)));
+        for bad in ["null", "\"\"", "\"-1\"", "\"9999999999\"", "W/W/\"3\""] {
             assert!(if_match(&req(bad)).is_err(), "{bad}");
         }
         assert!(check_version(Some(2), 2).is_ok());

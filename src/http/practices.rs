@@ -214,7 +214,7 @@ pub async fn get(
 
 /// Change or deactivate a practice.
 #[utoipa::path(patch, path = "/api/v1/practices/{id}", tag = "organisation", request_body = PracticeUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "The ETag last read; the change is refused (412) if the practice changed since")),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the practice changed since")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The practice as changed", body = Practice,

@@ -277,7 +277,7 @@ pub async fn get(
 
 /// Change, deactivate, unlock an account or set its password.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "organisation", request_body = UserUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "The ETag last read; the change is refused (412) if the account changed since")),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the account changed since")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account as changed", body = User,

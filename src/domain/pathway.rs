@@ -1,0 +1,428 @@
+//! The pathway of a case (PATHWAY.md §2): its phases, the one table of allowed moves, exit
+//! reasons, cadences, and the state derived from stored facts (due dates, flags).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::instruments::{Instrument, is_remission, is_response};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Created by the GP's referral; the nurse's initial assessment is due.
+    Referred,
+    /// Nurse-led care, a completed contact every fortnight.
+    Active,
+    /// The patient has responded; monthly contacts.
+    RelapsePrevention,
+    /// Ended with an exit reason; read-only.
+    Closed,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Referred,
+        Phase::Active,
+        Phase::RelapsePrevention,
+        Phase::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Referred => "referred",
+            Phase::Active => "active",
+            Phase::RelapsePrevention => "relapse_prevention",
+            Phase::Closed => "closed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+}
+
+/// How a case may move. `Assessment` is the nurse's initial assessment (its own endpoint); the
+/// others are what `POST /cases/{id}/transitions` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Assessment,
+    To(Phase),
+}
+
+/// The one transition table. `None`: refused.
+pub fn next_phase(from: Phase, requested: Move) -> Option<Phase> {
+    use Phase::*;
+    match (from, requested) {
+        (Referred, Move::Assessment) => Some(Active),
+        (Active, Move::To(RelapsePrevention)) => Some(RelapsePrevention),
+        // A relapse.
+        (RelapsePrevention, Move::To(Active)) => Some(Active),
+        (Referred | Active | RelapsePrevention, Move::To(Closed)) => Some(Closed),
+        _ => None,
+    }
+}
+
+/// The phases `POST /transitions` may reach from `from` (the body of a refused move).
+pub fn allowed_transitions(from: Phase) -> Vec<Phase> {
+    Phase::ALL
+        .into_iter()
+        .filter(|&to| next_phase(from, Move::To(to)).is_some())
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    Remission,
+    SpecialistReferral,
+    PatientChoice,
+    LostToFollowUp,
+    NotEligible,
+    Moved,
+    Deceased,
+    Other,
+}
+
+impl ExitReason {
+    pub const ALL: [ExitReason; 8] = [
+        ExitReason::Remission,
+        ExitReason::SpecialistReferral,
+        ExitReason::PatientChoice,
+        ExitReason::LostToFollowUp,
+        ExitReason::NotEligible,
+        ExitReason::Moved,
+        ExitReason::Deceased,
+        ExitReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Remission => "remission",
+            ExitReason::SpecialistReferral => "specialist_referral",
+            ExitReason::PatientChoice => "patient_choice",
+            ExitReason::LostToFollowUp => "lost_to_follow_up",
+            ExitReason::NotEligible => "not_eligible",
+            ExitReason::Moved => "moved",
+            ExitReason::Deceased => "deceased",
+            ExitReason::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ExitReason> {
+        ExitReason::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+/// Program settings that shape due dates and flags (defaults from PATHWAY.md; configurable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadences {
+    pub assessment_due_days: i64,
+    pub active_contact_days: i64,
+    pub relapse_prevention_contact_days: i64,
+    pub not_improving_weeks: i64,
+    pub long_episode_days: i64,
+}
+
+impl Default for Cadences {
+    fn default() -> Self {
+        Self {
+            assessment_due_days: 14,
+            active_contact_days: 14,
+            relapse_prevention_contact_days: 30,
+            not_improving_weeks: 10,
+            long_episode_days: 365,
+        }
+    }
+}
+
+/// The stored facts of a case that its derived state depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub phase: Phase,
+    pub referred_at: DateTime<Utc>,
+    pub assessed_at: Option<DateTime<Utc>>,
+    /// When the case last entered its current phase.
+    pub phase_since: DateTime<Utc>,
+    pub last_completed_contact_at: Option<DateTime<Utc>>,
+    pub baseline_phq9: Option<u8>,
+    pub latest_phq9: Option<u8>,
+    pub baseline_gad7: Option<u8>,
+    pub latest_gad7: Option<u8>,
+    /// Item 9 of the most recent PHQ-9 was above 0.
+    pub latest_phq9_item9_positive: bool,
+    /// Set by the nurse or the psychiatrist.
+    pub review_requested: bool,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    SafetyAlert,
+    NotImproving,
+    NeedsReview,
+    LongEpisode,
+}
+
+/// What is computed from the facts at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedState {
+    pub next_contact_due: Option<NaiveDate>,
+    pub overdue_days: i64,
+    pub responded: bool,
+    pub remitted: bool,
+    pub flags: Vec<Flag>,
+}
+
+/// Derives due date, overdue days, response, remission and flags at `now`.
+pub fn derive(facts: &CaseFacts, cadences: &Cadences, now: DateTime<Utc>) -> DerivedState {
+    let due = match facts.phase {
+        Phase::Referred => Some(facts.referred_at + Duration::days(cadences.assessment_due_days)),
+        Phase::Active | Phase::RelapsePrevention => {
+            let cadence = if facts.phase == Phase::Active {
+                cadences.active_contact_days
+            } else {
+                cadences.relapse_prevention_contact_days
+            };
+            facts
+                .last_completed_contact_at
+                .or(facts.assessed_at)
+                .map(|from| from + Duration::days(cadence))
+        }
+        Phase::Closed => None,
+    };
+    let next_contact_due = due.map(|d| d.date_naive());
+    let overdue_days = next_contact_due.map_or(0, |d| (now.date_naive() - d).num_days().max(0));
+
+    let responded = pair_responded(facts.baseline_phq9, facts.latest_phq9)
+        || pair_responded(facts.baseline_gad7, facts.latest_gad7);
+    let remitted = facts
+        .latest_phq9
+        .is_some_and(|s| is_remission(Instrument::Phq9, s))
+        && facts
+            .latest_gad7
+            .is_none_or(|s| is_remission(Instrument::Gad7, s));
+
+    let open = facts.phase != Phase::Closed;
+    let safety_alert = open && facts.latest_phq9_item9_positive;
+    let not_improving = facts.phase == Phase::Active
+        && facts
+            .assessed_at
+            .is_some_and(|at| now - at >= Duration::weeks(cadences.not_improving_weeks))
+        && !responded;
+    let needs_review = open && (safety_alert || not_improving || facts.review_requested);
+    let long_episode = open && now - facts.referred_at > Duration::days(cadences.long_episode_days);
+
+    let flags = [
+        (safety_alert, Flag::SafetyAlert),
+        (not_improving, Flag::NotImproving),
+        (needs_review, Flag::NeedsReview),
+        (long_episode, Flag::LongEpisode),
+    ]
+    .into_iter()
+    .filter_map(|(on, flag)| on.then_some(flag))
+    .collect();
+    DerivedState {
+        next_contact_due,
+        overdue_days,
+        responded,
+        remitted,
+        flags,
+    }
+}
+
+fn pair_responded(baseline: Option<u8>, latest: Option<u8>) -> bool {
+    matches!((baseline, latest), (Some(b), Some(l)) if is_response(b, l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (phase, move) pair, against the table written out by hand.
+    #[test]
+    fn every_transition_pair() {
+        use Phase::*;
+        let moves = [
+            Move::Assessment,
+            Move::To(Referred),
+            Move::To(Active),
+            Move::To(RelapsePrevention),
+            Move::To(Closed),
+        ];
+        // Rows: from; columns: the moves above. '-' refused.
+        let table = [
+            (Referred, [Some(Active), None, None, None, Some(Closed)]),
+            (
+                Active,
+                [None, None, None, Some(RelapsePrevention), Some(Closed)],
+            ),
+            (
+                RelapsePrevention,
+                [None, None, Some(Active), None, Some(Closed)],
+            ),
+            (Closed, [None, None, None, None, None]),
+        ];
+        for (from, row) in table {
+            for (requested, want) in moves.into_iter().zip(row) {
+                assert_eq!(next_phase(from, requested), want, "{from:?} {requested:?}");
+            }
+        }
+        assert_eq!(allowed_transitions(Referred), vec![Closed]);
+        assert_eq!(allowed_transitions(Active), vec![RelapsePrevention, Closed]);
+        assert_eq!(allowed_transitions(RelapsePrevention), vec![Active, Closed]);
+        assert!(allowed_transitions(Closed).is_empty());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for phase in Phase::ALL {
+            assert_eq!(Phase::parse(phase.as_str()), Some(phase));
+        }
+        for reason in ExitReason::ALL {
+            assert_eq!(ExitReason::parse(reason.as_str()), Some(reason));
+        }
+    }
+
+    fn at(day: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-05T09:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::days(day)
+    }
+
+    fn referred() -> CaseFacts {
+        CaseFacts {
+            phase: Phase::Referred,
+            referred_at: at(0),
+            assessed_at: None,
+            phase_since: at(0),
+            last_completed_contact_at: None,
+            baseline_phq9: None,
+            latest_phq9: None,
+            baseline_gad7: None,
+            latest_gad7: None,
+            latest_phq9_item9_positive: false,
+            review_requested: false,
+        }
+    }
+
+    fn active(assessed: i64, phq9: (u8, u8)) -> CaseFacts {
+        CaseFacts {
+            phase: Phase::Active,
+            assessed_at: Some(at(assessed)),
+            phase_since: at(assessed),
+            baseline_phq9: Some(phq9.0),
+            latest_phq9: Some(phq9.1),
+            ..referred()
+        }
+    }
+
+    #[test]
+    fn the_assessment_is_due_fourteen_days_after_referral() {
+        let c = Cadences::default();
+        let d = derive(&referred(), &c, at(14));
+        assert_eq!(d.next_contact_due, Some(at(14).date_naive()));
+        assert_eq!(d.overdue_days, 0);
+        assert_eq!(derive(&referred(), &c, at(17)).overdue_days, 3);
+    }
+
+    #[test]
+    fn only_completed_contacts_move_the_due_date() {
+        let c = Cadences::default();
+        let mut facts = active(2, (18, 16));
+        assert_eq!(
+            derive(&facts, &c, at(3)).next_contact_due,
+            Some(at(16).date_naive())
+        );
+        facts.last_completed_contact_at = Some(at(10));
+        assert_eq!(
+            derive(&facts, &c, at(30)).next_contact_due,
+            Some(at(24).date_naive())
+        );
+        assert_eq!(derive(&facts, &c, at(30)).overdue_days, 6);
+        facts.phase = Phase::RelapsePrevention;
+        assert_eq!(
+            derive(&facts, &c, at(30)).next_contact_due,
+            Some(at(40).date_naive())
+        );
+        facts.phase = Phase::Closed;
+        let closed = derive(&facts, &c, at(300));
+        assert_eq!((closed.next_contact_due, closed.overdue_days), (None, 0));
+    }
+
+    #[test]
+    fn not_improving_after_ten_weeks_without_response() {
+        let c = Cadences::default();
+        let facts = active(0, (20, 12));
+        assert!(
+            !derive(&facts, &c, at(69))
+                .flags
+                .contains(&Flag::NotImproving)
+        );
+        let d = derive(&facts, &c, at(70));
+        assert_eq!(d.flags, vec![Flag::NotImproving, Flag::NeedsReview]);
+        // A response on either instrument clears it.
+        assert!(derive(&active(0, (20, 10)), &c, at(70)).flags.is_empty());
+        let gad_response = CaseFacts {
+            baseline_gad7: Some(16),
+            latest_gad7: Some(8),
+            ..facts
+        };
+        assert!(derive(&gad_response, &c, at(70)).flags.is_empty());
+    }
+
+    #[test]
+    fn safety_alert_review_and_long_episodes() {
+        let c = Cadences::default();
+        let alert = CaseFacts {
+            latest_phq9_item9_positive: true,
+            ..active(0, (20, 20))
+        };
+        assert_eq!(
+            derive(&alert, &c, at(1)).flags,
+            vec![Flag::SafetyAlert, Flag::NeedsReview]
+        );
+        let asked = CaseFacts {
+            review_requested: true,
+            ..active(0, (20, 9))
+        };
+        assert_eq!(derive(&asked, &c, at(1)).flags, vec![Flag::NeedsReview]);
+        let long = active(0, (20, 9));
+        assert!(
+            !derive(&long, &c, at(365))
+                .flags
+                .contains(&Flag::LongEpisode)
+        );
+        assert!(
+            derive(&long, &c, at(366))
+                .flags
+                .contains(&Flag::LongEpisode)
+        );
+        let closed = CaseFacts {
+            phase: Phase::Closed,
+            ..alert
+        };
+        assert!(derive(&closed, &c, at(400)).flags.is_empty());
+    }
+
+    #[test]
+    fn response_and_remission_from_baseline_and_latest() {
+        let c = Cadences::default();
+        let d = derive(&active(0, (20, 4)), &c, at(1));
+        assert!(d.responded && d.remitted);
+        let d = derive(&active(0, (20, 11)), &c, at(1));
+        assert!(!d.responded && !d.remitted);
+        let gad_high = CaseFacts {
+            baseline_gad7: Some(15),
+            latest_gad7: Some(9),
+            ..active(0, (20, 3))
+        };
+        assert!(
+            !derive(&gad_high, &c, at(1)).remitted,
+            "remission needs GAD-7 below 5 too when measured"
+        );
+    }
+}
