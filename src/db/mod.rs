@@ -2,6 +2,8 @@
 //! the bridge that runs every query off the async workers.
 
 pub mod accounts;
+pub mod audit;
+pub mod patients;
 pub mod practices;
 pub mod schema;
 pub mod tokens;

@@ -68,10 +68,49 @@ diesel::joinable!(user_practices -> practices (practice_id));
 diesel::joinable!(api_clients -> practices (practice_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::table! {
+    patients (id) {
+        id -> Text,
+        practice_id -> Text,
+        external_id -> Text,
+        family_name -> Text,
+        given_names -> Text,
+        birth_date -> Date,
+        sex -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        ins -> Nullable<Text>,
+        ins_status -> Nullable<Text>,
+        consent_status -> Text,
+        consent_at -> Timestamp,
+        consent_by -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Text,
+        actor_kind -> Text,
+        action -> Text,
+        patient_id -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
+diesel::joinable!(patients -> practices (practice_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     practices,
     users,
     user_practices,
     api_clients,
-    refresh_tokens
+    refresh_tokens,
+    patients,
+    audit_events,
 );

@@ -4,5 +4,6 @@ pub mod account;
 pub mod credentials;
 pub mod instruments;
 pub mod pathway;
+pub mod patient;
 pub mod policy;
 pub mod tokens;

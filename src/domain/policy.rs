@@ -34,15 +34,39 @@ pub enum Action {
     ManageUsers,
     /// Create, read, update, deactivate API clients.
     ManageApiClients,
+    /// Read patients' identity and consent.
+    ReadPatients,
+    /// Register and change patients.
+    WritePatients,
+    /// Refer a patient into a program (creates the case with its screening).
+    Refer,
+    /// Read cases, their contacts and timeline.
+    ReadCases,
+    /// Record the initial assessment, log contacts, move a case between phases.
+    CareForCase,
+    /// Ask for (or clear) a psychiatric review of a case.
+    FlagReview,
+    /// Reassign a case's nurse or referring psychiatrist.
+    ReassignCase,
+    /// Read the audit log.
+    ReadAudit,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 13] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
         Action::ManageUsers,
         Action::ManageApiClients,
+        Action::ReadPatients,
+        Action::WritePatients,
+        Action::Refer,
+        Action::ReadCases,
+        Action::CareForCase,
+        Action::FlagReview,
+        Action::ReassignCase,
+        Action::ReadAudit,
     ];
 }
 
@@ -74,13 +98,46 @@ impl Scope {
 #[error("your role may not do this")]
 pub struct Denied;
 
+/// `None` in a list of roles stands for an API client (a machine account of one practice).
+const API_CLIENT: Option<Role> = None;
+const CLINICIANS: [Option<Role>; 5] = [
+    Some(Role::Gp),
+    Some(Role::Nurse),
+    Some(Role::Psychiatrist),
+    Some(Role::Psychologist),
+    Some(Role::SocialWorker),
+];
+
 pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
-    let own = || Scope::Practices(actor.practice_ids.clone());
-    match (actor.role, action) {
-        (Some(Role::Admin), _) => Ok(Scope::All),
-        (_, Action::ReadPractices) => Ok(own()),
-        (Some(Role::Coordinator), Action::ReadUsers) => Ok(own()),
-        _ => Err(Denied),
+    use Action::*;
+    let role = actor.role;
+    let admin = role == Some(Role::Admin);
+    let own = Scope::Practices(actor.practice_ids.clone());
+    let one_of = |roles: &[Option<Role>]| {
+        if roles.contains(&role) {
+            Ok(own.clone())
+        } else {
+            Err(Denied)
+        }
+    };
+    match action {
+        ReadPractices if admin => Ok(Scope::All),
+        ReadPractices => Ok(own),
+        ManagePractices | ManageUsers | ManageApiClients | ReadAudit if admin => Ok(Scope::All),
+        ManagePractices | ManageUsers | ManageApiClients | ReadAudit => Err(Denied),
+        ReadUsers if admin => Ok(Scope::All),
+        ReadUsers => one_of(&[Some(Role::Coordinator)]),
+        // Clinical data: the care team of the practice, and its software. Admins and coordinators
+        // manage accounts and read aggregates, not patients.
+        ReadPatients | ReadCases => {
+            let mut readers = CLINICIANS.to_vec();
+            readers.push(API_CLIENT);
+            one_of(&readers)
+        }
+        WritePatients | Refer => one_of(&[Some(Role::Gp), API_CLIENT]),
+        CareForCase => one_of(&[Some(Role::Nurse)]),
+        FlagReview => one_of(&[Some(Role::Nurse), Some(Role::Psychiatrist)]),
+        ReassignCase => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
     }
 }
 
@@ -106,28 +163,36 @@ mod tests {
     #[test]
     fn the_whole_matrix() {
         use Action::*;
-        // (role, read practices, manage practices, read users, manage users, manage API clients)
-        // 'A' all practices, 'O' own practices, '-' refused.
-        let table: [(Option<Role>, [char; 5]); 8] = [
-            (Some(Role::Admin), ['A', 'A', 'A', 'A', 'A']),
-            (Some(Role::Coordinator), ['O', '-', 'O', '-', '-']),
-            (Some(Role::Gp), ['O', '-', '-', '-', '-']),
-            (Some(Role::Nurse), ['O', '-', '-', '-', '-']),
-            (Some(Role::Psychiatrist), ['O', '-', '-', '-', '-']),
-            (Some(Role::Psychologist), ['O', '-', '-', '-', '-']),
-            (Some(Role::SocialWorker), ['O', '-', '-', '-', '-']),
-            (None, ['O', '-', '-', '-', '-']),
-        ];
         let actions = [
             ReadPractices,
             ManagePractices,
             ReadUsers,
             ManageUsers,
             ManageApiClients,
+            ReadPatients,
+            WritePatients,
+            Refer,
+            ReadCases,
+            CareForCase,
+            FlagReview,
+            ReassignCase,
+            ReadAudit,
+        ];
+        // 'A' all practices, 'O' own practices, '-' refused; columns in the order of `actions`.
+        let table: [(Option<Role>, &str); 8] = [
+            (Some(Role::Admin), "AAAAA-------A"),
+            (Some(Role::Coordinator), "O-O----------"),
+            (Some(Role::Gp), "O----OOOO--O-"),
+            (Some(Role::Nurse), "O----O--OOOO-"),
+            (Some(Role::Psychiatrist), "O----O--O-O--"),
+            (Some(Role::Psychologist), "O----O--O----"),
+            (Some(Role::SocialWorker), "O----O--O----"),
+            (None, "O----OOOO----"),
         ];
         assert_eq!(actions.len(), Action::ALL.len());
         for (role, row) in table {
-            for (action, cell) in actions.into_iter().zip(row) {
+            assert_eq!(row.len(), actions.len());
+            for (action, cell) in actions.into_iter().zip(row.chars()) {
                 let want = match cell {
                     'A' => Ok(Scope::All),
                     'O' => Ok(Scope::Practices(vec!["p1".into()])),

@@ -2,10 +2,12 @@
 //! database and map the result. Routes are declared here, once.
 
 pub mod api_clients;
+pub mod audit_log;
 pub mod auth;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod patients;
 pub mod practices;
 pub mod users;
 
@@ -69,6 +71,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(api_clients::get))
                     .route(patch().to(api_clients::update)),
             )
+            .service(
+                resource("/patients", &[Method::GET, Method::POST])
+                    .route(get().to(patients::list))
+                    .route(post().to(patients::create)),
+            )
+            .service(
+                resource("/patients/{id}", &[Method::GET, Method::PATCH])
+                    .route(get().to(patients::get))
+                    .route(patch().to(patients::update)),
+            )
+            .service(resource("/audit", &[Method::GET]).route(get().to(audit_log::list)))
             .default_service(web::to(ops::no_such_path)),
     );
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{api_clients, auth, ops, practices, users};
+use super::{api_clients, audit_log, auth, ops, patients, practices, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,8 @@ use super::{api_clients, auth, ops, practices, users};
         practices::create, practices::list, practices::get, practices::update,
         users::create, users::list, users::get, users::update,
         api_clients::create, api_clients::list, api_clients::get, api_clients::update,
+        patients::create, patients::list, patients::get, patients::update,
+        audit_log::list,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerScheme, &ProblemResponses),
@@ -32,6 +34,8 @@ use super::{api_clients, auth, ops, practices, users};
         (name = "operations", description = "Liveness, readiness and this contract"),
         (name = "auth", description = "Tokens and the caller's own account"),
         (name = "organisation", description = "Practices, accounts and API clients"),
+        (name = "patients", description = "Patients of the caller's practices (every access audited)"),
+        (name = "audit", description = "Who read or wrote which patient's data"),
     )
 )]
 pub struct ApiDoc;

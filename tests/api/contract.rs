@@ -136,43 +136,23 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
 
     // schema.rs, as diesel writes it into a SELECT of every column.
     use sesame::db::schema::*;
-    let selects = [
-        (
-            "practices",
-            diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-                &practices::table.select(practices::all_columns),
-            )
-            .to_string(),
-        ),
-        (
-            "users",
-            diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-                &users::table.select(users::all_columns),
-            )
-            .to_string(),
-        ),
-        (
-            "user_practices",
-            diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-                &user_practices::table.select(user_practices::all_columns),
-            )
-            .to_string(),
-        ),
-        (
-            "api_clients",
-            diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-                &api_clients::table.select(api_clients::all_columns),
-            )
-            .to_string(),
-        ),
-        (
-            "refresh_tokens",
-            diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-                &refresh_tokens::table.select(refresh_tokens::all_columns),
-            )
-            .to_string(),
-        ),
-    ];
+    macro_rules! select_all {
+        ($($table:ident),* $(,)?) => {
+            vec![$((
+                stringify!($table),
+                diesel::debug_query::<diesel::sqlite::Sqlite, _>(&$table::table.select($table::all_columns)).to_string(),
+            )),*]
+        };
+    }
+    let selects = select_all!(
+        practices,
+        users,
+        user_practices,
+        api_clients,
+        refresh_tokens,
+        patients,
+        audit_events
+    );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();
     assert_eq!(

@@ -6,3 +6,4 @@ mod common;
 mod contract;
 mod errors;
 mod organisation;
+mod patients;

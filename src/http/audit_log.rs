@@ -1,0 +1,105 @@
+//! The audit log, for admins: who read or wrote which patient's data.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::PageQuery;
+use super::auth::parse_id;
+use crate::app::AppState;
+use crate::db::audit::{self as store, AuditFilter, AuditRow};
+use crate::db::{naive, utc};
+use crate::domain::policy::{Action, Actor, authorize};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_id: Uuid,
+    /// `user` or `api_client`.
+    pub actor_kind: String,
+    /// What was done, e.g. `patient.read`, `patient.update`.
+    pub action: String,
+    pub patient_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    /// `ok`, or `denied` for an attempt on data outside the caller's practices.
+    pub outcome: String,
+}
+
+impl AuditEvent {
+    fn from_row(row: AuditRow) -> AppResult<Self> {
+        Ok(Self {
+            id: parse_id(&row.id)?,
+            occurred_at: utc(row.occurred_at),
+            actor_id: parse_id(&row.actor_id)?,
+            actor_kind: row.actor_kind,
+            action: row.action,
+            patient_id: row.patient_id.as_deref().map(parse_id).transpose()?,
+            case_id: row.case_id.as_deref().map(parse_id).transpose()?,
+            outcome: row.outcome,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub patient_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    /// From this instant (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Up to this instant (exclusive).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The audit log, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery, PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of audit events", body = AuditPage),
+        (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: web::Query<AuditQuery>,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    authorize(&actor, Action::ReadAudit)?;
+    let query = query.into_inner();
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from > to
+    {
+        return Err(AppError::BadRequest("from must not be after to".to_owned()));
+    }
+    let filter = AuditFilter {
+        patient_id: query.patient_id.map(|v| v.to_string()),
+        case_id: query.case_id.map(|v| v.to_string()),
+        actor_id: query.actor_id.map(|v| v.to_string()),
+        from: query.from.map(naive),
+        to: query.to.map(naive),
+        after: page.after_id()?,
+        limit: page.fetch_limit(),
+    };
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::list(conn, &filter)?))
+        .await?;
+    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
+    let items = rows
+        .into_iter()
+        .map(AuditEvent::from_row)
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
+}
