@@ -69,6 +69,15 @@ pub fn parse_json_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T,
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("a JSON body is required".to_owned()));
     }
+    // serde would also read a struct from an array of its fields in order: only objects are bodies.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return Err(AppError::BadRequest(
+                "the body is not valid JSON".to_owned(),
+            ));
+        }
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -257,6 +266,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(parse_json_body::<Sample>(br#"{"name": "x", "age": 3}"#).is_ok());
+        match parse_json_body::<Sample>(br#"["x", 3]"#) {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "body"),
+            other => panic!("an array is not a body: {other:?}"),
+        }
+        assert!(matches!(
+            parse_json_body::<Sample>(b"[1,"),
+            Err(AppError::BadRequest(_))
+        ));
     }
 
     #[test]
