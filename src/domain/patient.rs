@@ -119,6 +119,18 @@ pub fn check_nir(raw: &str) -> Result<String, &'static str> {
     Ok(nir)
 }
 
+/// A birth date the registry accepts: from 1900-01-01 to today.
+pub fn plausible_birth_date(
+    birth_date: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<(), &'static str> {
+    let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    if birth_date > today || birth_date < earliest {
+        return Err("must be a date from 1900-01-01 to today");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +164,16 @@ mod tests {
         assert!(check_nir("18412764510X946").is_err());
         assert!(check_nir("1841276451089é6").is_err());
         assert!(check_nir("").is_err());
+    }
+
+    #[test]
+    fn birth_dates_from_1900_to_today() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = day("2026-11-23");
+        assert!(plausible_birth_date(day("2026-11-23"), today).is_ok());
+        assert!(plausible_birth_date(day("1900-01-01"), today).is_ok());
+        assert!(plausible_birth_date(day("2026-11-24"), today).is_err());
+        assert!(plausible_birth_date(day("1899-12-31"), today).is_err());
     }
 
     #[test]

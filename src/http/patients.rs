@@ -16,7 +16,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::patients::{self as store, PatientChanges, PatientFilter, PatientRow};
 use crate::db::{DbConn, naive, utc};
 use crate::domain::account::normalize_email;
-use crate::domain::patient::{ConsentStatus, InsStatus, Sex, check_nir};
+use crate::domain::patient::{ConsentStatus, InsStatus, Sex, check_nir, plausible_birth_date};
 use crate::domain::policy::{Action, Actor, Scope, authorize};
 use crate::error::{AppError, AppResult};
 
@@ -204,14 +204,7 @@ pub struct PatientQuery {
 }
 
 fn check_birth_date(birth_date: NaiveDate, today: NaiveDate) -> AppResult<()> {
-    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
-    if birth_date > today || birth_date < earliest {
-        return Err(AppError::invalid(
-            "birth_date",
-            "must be a date from 1900-01-01 to today",
-        ));
-    }
-    Ok(())
+    plausible_birth_date(birth_date, today).map_err(|why| AppError::invalid("birth_date", why))
 }
 
 /// The practice a new patient goes to: the one named, or the caller's only one.
