@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::pathway::Cadences;
+
 /// Where the data lives, chosen by the scheme of `DATABASE_URL`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -91,6 +93,8 @@ pub struct Settings {
     pub lockout_threshold: i32,
     /// `None`: a locked account stays locked until an admin unlocks it.
     pub lockout_minutes: Option<i64>,
+    /// Due dates and flag thresholds of the pathway.
+    pub cadences: Cadences,
 }
 
 impl Settings {
@@ -116,6 +120,7 @@ impl Settings {
             refresh_token_ttl_secs: 12 * 60 * 60,
             lockout_threshold: 5,
             lockout_minutes: Some(15),
+            cadences: Cadences::default(),
         }
     }
 
@@ -269,6 +274,37 @@ impl Settings {
                 .filter(|n| (0..=525_600).contains(n))
                 .map(|n| (n > 0).then_some(n)),
             "minutes from 0 (until an admin unlocks) to 525600"
+        );
+        let days = |v: &str| v.parse::<i64>().ok().filter(|n| (1..=3650).contains(n));
+        parse_into!(
+            s.cadences.assessment_due_days,
+            "SESAME_ASSESSMENT_DUE_DAYS",
+            days,
+            "days from 1 to 3650"
+        );
+        parse_into!(
+            s.cadences.active_contact_days,
+            "SESAME_ACTIVE_CONTACT_DAYS",
+            days,
+            "days from 1 to 3650"
+        );
+        parse_into!(
+            s.cadences.relapse_prevention_contact_days,
+            "SESAME_RELAPSE_PREVENTION_CONTACT_DAYS",
+            days,
+            "days from 1 to 3650"
+        );
+        parse_into!(
+            s.cadences.not_improving_weeks,
+            "SESAME_NOT_IMPROVING_WEEKS",
+            |v: &str| v.parse::<i64>().ok().filter(|n| (1..=520).contains(n)),
+            "weeks from 1 to 520"
+        );
+        parse_into!(
+            s.cadences.long_episode_days,
+            "SESAME_LONG_EPISODE_DAYS",
+            days,
+            "days from 1 to 3650"
         );
 
         if problems.is_empty() {

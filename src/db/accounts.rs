@@ -323,3 +323,21 @@ pub fn record_successful_login(conn: &mut DbConn, id: &str) -> QueryResult<()> {
     .execute(conn)
     .map(drop)
 }
+
+/// Whether `user_id` is an active account of `role` working in `practice_id`.
+pub fn is_active_member(
+    conn: &mut DbConn,
+    user_id: &str,
+    role: &str,
+    practice_id: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .inner_join(user_practices::table)
+            .filter(users::id.eq(user_id))
+            .filter(users::role.eq(role))
+            .filter(users::active.eq(true))
+            .filter(user_practices::practice_id.eq(practice_id)),
+    ))
+    .get_result(conn)
+}

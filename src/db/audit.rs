@@ -39,7 +39,48 @@ pub fn record(
     outcome: Outcome,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = AuditRow {
+    let row = audit_row(actor, action, patient_id, case_id, outcome, at);
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// One row per (patient, case) read by a list, written in batches (a worklist reads 100+ cases).
+pub fn record_reads(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    reads: &[(&str, Option<&str>)],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    // Batches stay under SQLite's bound-parameter limit (32766; 8 per row).
+    for chunk in reads.chunks(500) {
+        let rows: Vec<AuditRow> = chunk
+            .iter()
+            .map(|(patient, case)| audit_row(actor, action, Some(patient), *case, Outcome::Ok, at))
+            .collect();
+        match conn {
+            DbConn::Postgres(pg) => diesel::insert_into(audit_events::table)
+                .values(&rows)
+                .execute(pg)?,
+            DbConn::Sqlite(sqlite) => diesel::insert_into(audit_events::table)
+                .values(&rows)
+                .execute(sqlite)?,
+        };
+    }
+    Ok(())
+}
+
+fn audit_row(
+    actor: &Actor,
+    action: &str,
+    patient_id: Option<&str>,
+    case_id: Option<&str>,
+    outcome: Outcome,
+    at: NaiveDateTime,
+) -> AuditRow {
+    AuditRow {
         id: Uuid::now_v7().to_string(),
         occurred_at: at,
         actor_id: actor.id.clone(),
@@ -56,11 +97,7 @@ pub fn record(
             Outcome::Denied => "denied",
         }
         .to_owned(),
-    };
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)
-        .map(drop)
+    }
 }
 
 #[derive(Debug, Default, Clone)]

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
+pub mod idempotency;
 pub mod patients;
 pub mod practices;
 pub mod schema;

@@ -103,7 +103,107 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        patient_id -> Text,
+        practice_id -> Text,
+        program -> Text,
+        indications -> Text,
+        substances -> Text,
+        referred_by -> Text,
+        referring_gp_id -> Nullable<Text>,
+        nurse_id -> Nullable<Text>,
+        psychiatrist_id -> Nullable<Text>,
+        phase -> Text,
+        referred_at -> Timestamp,
+        assessed_at -> Nullable<Timestamp>,
+        phase_since -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        exit_reason -> Nullable<Text>,
+        referral_note -> Nullable<Text>,
+        care_plan -> Nullable<Text>,
+        review_requested -> Bool,
+        last_completed_contact_at -> Nullable<Timestamp>,
+        due_on -> Nullable<Date>,
+        baseline_phq9 -> Nullable<Text>,
+        baseline_gad7 -> Nullable<Text>,
+        latest_phq9 -> Nullable<Text>,
+        latest_gad7 -> Nullable<Text>,
+        responded -> Bool,
+        safety_alert -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scores (id) {
+        id -> Text,
+        case_id -> Text,
+        event_id -> Text,
+        instrument -> Text,
+        items -> Text,
+        total -> Integer,
+        band -> Text,
+        loinc -> Text,
+        measured_at -> Timestamp,
+        context -> Text,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        case_id -> Text,
+        occurred_at -> Timestamp,
+        mode -> Text,
+        outcome -> Text,
+        duration_minutes -> Nullable<Integer>,
+        note -> Nullable<Text>,
+        next_planned_at -> Nullable<Timestamp>,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> Text,
+        case_id -> Text,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+        kind -> Text,
+        actor_id -> Text,
+        from_phase -> Nullable<Text>,
+        to_phase -> Nullable<Text>,
+        exit_reason -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (actor_id, idempotency_key) {
+        actor_id -> Text,
+        idempotency_key -> Text,
+        request_digest -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> practices (practice_id));
+diesel::joinable!(cases -> patients (patient_id));
+diesel::joinable!(scores -> cases (case_id));
+diesel::joinable!(contacts -> cases (case_id));
+diesel::joinable!(case_events -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     practices,
@@ -113,4 +213,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     patients,
     audit_events,
+    cases,
+    scores,
+    contacts,
+    case_events,
+    idempotency_keys,
 );

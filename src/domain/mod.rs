@@ -1,6 +1,7 @@
 //! The rules of the registry as plain functions over plain data: no database, no HTTP.
 
 pub mod account;
+pub mod case;
 pub mod credentials;
 pub mod instruments;
 pub mod pathway;

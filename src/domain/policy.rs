@@ -50,10 +50,12 @@ pub enum Action {
     ReassignCase,
     /// Read the audit log.
     ReadAudit,
+    /// Read one's own worklist (a nurse's caseload, a psychiatrist's cases, a GP's referrals).
+    ReadWorklist,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
@@ -67,6 +69,7 @@ impl Action {
         Action::FlagReview,
         Action::ReassignCase,
         Action::ReadAudit,
+        Action::ReadWorklist,
     ];
 }
 
@@ -138,6 +141,7 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
         CareForCase => one_of(&[Some(Role::Nurse)]),
         FlagReview => one_of(&[Some(Role::Nurse), Some(Role::Psychiatrist)]),
         ReassignCase => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
+        ReadWorklist => one_of(&[Some(Role::Gp), Some(Role::Nurse), Some(Role::Psychiatrist)]),
     }
 }
 
@@ -177,17 +181,18 @@ mod tests {
             FlagReview,
             ReassignCase,
             ReadAudit,
+            ReadWorklist,
         ];
         // 'A' all practices, 'O' own practices, '-' refused; columns in the order of `actions`.
         let table: [(Option<Role>, &str); 8] = [
-            (Some(Role::Admin), "AAAAA-------A"),
-            (Some(Role::Coordinator), "O-O----------"),
-            (Some(Role::Gp), "O----OOOO--O-"),
-            (Some(Role::Nurse), "O----O--OOOO-"),
-            (Some(Role::Psychiatrist), "O----O--O-O--"),
-            (Some(Role::Psychologist), "O----O--O----"),
-            (Some(Role::SocialWorker), "O----O--O----"),
-            (None, "O----OOOO----"),
+            (Some(Role::Admin), "AAAAA-------A-"),
+            (Some(Role::Coordinator), "O-O-----------"),
+            (Some(Role::Gp), "O----OOOO--O-O"),
+            (Some(Role::Nurse), "O----O--OOOO-O"),
+            (Some(Role::Psychiatrist), "O----O--O-O--O"),
+            (Some(Role::Psychologist), "O----O--O-----"),
+            (Some(Role::SocialWorker), "O----O--O-----"),
+            (None, "O----OOOO-----"),
         ];
         assert_eq!(actions.len(), Action::ALL.len());
         for (role, row) in table {

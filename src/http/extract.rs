@@ -33,6 +33,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
             .app_data::<web::Data<AppState>>()
             .map_or(256 * 1024, |s| s.settings.max_body_bytes);
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             let is_json = content_type.as_deref().is_some_and(|ct| {
                 let essence = ct
@@ -59,7 +60,9 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json_body(&body).map(Json)
+            let parsed = parse_json_body(&body).map(Json)?;
+            super::idempotency::remember_body(&req, &body);
+            Ok(parsed)
         })
     }
 }

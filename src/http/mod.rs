@@ -4,7 +4,9 @@
 pub mod api_clients;
 pub mod audit_log;
 pub mod auth;
+pub mod cases;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub mod patients;
@@ -81,6 +83,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(patients::get))
                     .route(patch().to(patients::update)),
             )
+            .service(
+                resource("/cases", &[Method::GET, Method::POST])
+                    .route(get().to(cases::read::list))
+                    .route(post().to(cases::write::refer)),
+            )
+            .service(
+                resource("/cases/{id}", &[Method::GET, Method::PATCH])
+                    .route(get().to(cases::read::get))
+                    .route(patch().to(cases::write::update)),
+            )
+            .service(
+                resource("/cases/{id}/assessment", &[Method::POST])
+                    .route(post().to(cases::write::assess)),
+            )
+            .service(
+                resource("/cases/{id}/contacts", &[Method::GET, Method::POST])
+                    .route(get().to(cases::read::contacts))
+                    .route(post().to(cases::write::log_contact)),
+            )
+            .service(
+                resource("/cases/{id}/transitions", &[Method::POST])
+                    .route(post().to(cases::write::transition)),
+            )
+            .service(
+                resource("/cases/{id}/timeline", &[Method::GET])
+                    .route(get().to(cases::read::timeline)),
+            )
+            .service(resource("/worklist", &[Method::GET]).route(get().to(cases::read::worklist)))
             .service(resource("/audit", &[Method::GET]).route(get().to(audit_log::list)))
             .default_service(web::to(ops::no_such_path)),
     );
@@ -190,4 +220,21 @@ pub fn uuids_as_strings(ids: &[Uuid]) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Text written by a clinician (a note, a care plan): not blank; line breaks and tabs allowed,
+/// no other control characters.
+pub fn free_text(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new("control").with_message(
+            "must not contain control characters other than line breaks and tabs".into(),
+        ));
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{api_clients, audit_log, auth, ops, patients, practices, users};
+use super::{api_clients, audit_log, auth, cases, ops, patients, practices, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,9 @@ use super::{api_clients, audit_log, auth, ops, patients, practices, users};
         users::create, users::list, users::get, users::update,
         api_clients::create, api_clients::list, api_clients::get, api_clients::update,
         patients::create, patients::list, patients::get, patients::update,
+        cases::write::refer, cases::read::list, cases::read::get, cases::write::update,
+        cases::write::assess, cases::write::log_contact, cases::read::contacts,
+        cases::write::transition, cases::read::timeline, cases::read::worklist,
         audit_log::list,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -35,6 +38,7 @@ use super::{api_clients, audit_log, auth, ops, patients, practices, users};
         (name = "auth", description = "Tokens and the caller's own account"),
         (name = "organisation", description = "Practices, accounts and API clients"),
         (name = "patients", description = "Patients of the caller's practices (every access audited)"),
+        (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist (every access audited)"),
         (name = "audit", description = "Who read or wrote which patient's data"),
     )
 )]

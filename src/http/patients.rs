@@ -11,6 +11,7 @@ use validator::{Validate, ValidationError};
 use super::PageQuery;
 use super::auth::parse_id;
 use super::extract::{Json, check_version, etag, if_match};
+use super::idempotency::{self, Idempotency, Kept};
 use crate::app::AppState;
 use crate::db::audit::{self, Outcome};
 use crate::db::patients::{self as store, PatientChanges, PatientFilter, PatientRow};
@@ -19,6 +20,7 @@ use crate::domain::account::normalize_email;
 use crate::domain::patient::{ConsentStatus, InsStatus, Sex, check_nir, plausible_birth_date};
 use crate::domain::policy::{Action, Actor, Scope, authorize};
 use crate::error::{AppError, AppResult};
+use actix_web::http::StatusCode;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Consent {
@@ -260,6 +262,7 @@ pub fn patient_in_scope(
 
 /// Register a patient.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = NewPatient,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = Patient),
@@ -269,9 +272,11 @@ pub fn patient_in_scope(
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
+    req: HttpRequest,
     Json(body): Json<NewPatient>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::WritePatients)?;
+    let idem = Idempotency::of(&req)?;
     let now = state.clock.now();
     check_birth_date(body.birth_date, now.date_naive())?;
     let practice_id = target_practice(&actor, &scope, body.practice_id)?;
@@ -305,9 +310,12 @@ pub async fn create(
         created_at: naive(now),
         updated_at: naive(now),
     };
-    let row = state
+    let kept = state
         .db
         .transaction(move |conn| {
+            if let Some(kept) = idempotency::replay(conn, &actor, idem.as_ref())? {
+                return Ok(kept);
+            }
             if store::external_id_taken(conn, &row.practice_id, &row.external_id, None)? {
                 return Err(AppError::conflict(
                     "a patient with this external_id already exists in the practice",
@@ -323,14 +331,15 @@ pub async fn create(
                 Outcome::Ok,
                 naive(now),
             )?;
-            Ok(row)
+            let patient = Patient::from_row(row)?;
+            let kept = Kept::json(StatusCode::CREATED, &patient)?
+                .location(format!("/api/v1/patients/{}", patient.id))
+                .etag(patient.version);
+            idempotency::keep(conn, &actor, idem.as_ref(), &kept, naive(now))?;
+            Ok(kept)
         })
         .await?;
-    let patient = Patient::from_row(row)?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/patients/{}", patient.id)))
-        .insert_header(etag(patient.version))
-        .json(patient))
+    Ok(kept.into_response())
 }
 
 /// Patients of the caller's practices, oldest first.

@@ -151,7 +151,12 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         api_clients,
         refresh_tokens,
         patients,
-        audit_events
+        audit_events,
+        cases,
+        scores,
+        contacts,
+        case_events,
+        idempotency_keys
     );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();

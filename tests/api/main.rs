@@ -2,6 +2,7 @@
 //! default; PostgreSQL when `TEST_DATABASE_URL` is set).
 
 mod auth;
+mod cases;
 mod common;
 mod contract;
 mod errors;

@@ -1,0 +1,389 @@
+//! Cases and what hangs off them: scores, contacts, timeline events.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{case_events, cases, contacts, patients, scores};
+use crate::domain::pathway::Phase;
+use crate::domain::policy::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct CaseRow {
+    pub id: String,
+    pub patient_id: String,
+    pub practice_id: String,
+    pub program: String,
+    pub indications: String,
+    pub substances: String,
+    pub referred_by: String,
+    pub referring_gp_id: Option<String>,
+    pub nurse_id: Option<String>,
+    pub psychiatrist_id: Option<String>,
+    pub phase: String,
+    pub referred_at: NaiveDateTime,
+    pub assessed_at: Option<NaiveDateTime>,
+    pub phase_since: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub exit_reason: Option<String>,
+    pub referral_note: Option<String>,
+    pub care_plan: Option<String>,
+    pub review_requested: bool,
+    pub last_completed_contact_at: Option<NaiveDateTime>,
+    /// Next contact (or assessment) due; derived, kept for filtering and ordering.
+    pub due_on: Option<NaiveDate>,
+    /// Item answers, comma-separated (`"1,0,2,…"`); totals are computed from them.
+    pub baseline_phq9: Option<String>,
+    pub baseline_gad7: Option<String>,
+    pub latest_phq9: Option<String>,
+    pub latest_gad7: Option<String>,
+    /// Derived from baseline and latest, kept for filtering.
+    pub responded: bool,
+    /// Derived: item 9 of the latest PHQ-9 above 0.
+    pub safety_alert: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scores)]
+pub struct ScoreRow {
+    pub id: String,
+    pub case_id: String,
+    /// The timeline event the score was measured at.
+    pub event_id: String,
+    pub instrument: String,
+    pub items: String,
+    pub total: i32,
+    pub band: String,
+    pub loinc: String,
+    pub measured_at: NaiveDateTime,
+    /// `screening`, `assessment` or `contact`.
+    pub context: String,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contacts)]
+pub struct ContactRow {
+    pub id: String,
+    pub case_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub mode: String,
+    pub outcome: String,
+    pub duration_minutes: Option<i32>,
+    pub note: Option<String>,
+    pub next_planned_at: Option<NaiveDateTime>,
+    pub author_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_events)]
+pub struct EventRow {
+    pub id: String,
+    pub case_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub recorded_at: NaiveDateTime,
+    /// `referral`, `assessment`, `contact`, `transition`, `reassignment`, `review`.
+    pub kind: String,
+    pub actor_id: String,
+    pub from_phase: Option<String>,
+    pub to_phase: Option<String>,
+    pub exit_reason: Option<String>,
+    pub contact_id: Option<String>,
+    /// A short machine-readable detail (`nurse_id=…`, `review_requested=true`).
+    pub detail: Option<String>,
+    pub note: Option<String>,
+}
+
+/// What `GET /cases` filters on.
+#[derive(Debug, Default, Clone)]
+pub struct CaseFilter {
+    pub phase: Option<Phase>,
+    pub nurse_id: Option<String>,
+    pub practice_id: Option<String>,
+    pub patient_id: Option<String>,
+    /// Cases whose due date is before this day.
+    pub due_before: Option<NaiveDate>,
+    /// Only cases with a safety alert.
+    pub safety_alert: bool,
+    /// Only open cases active since before this instant and without response.
+    pub not_improving_before: Option<NaiveDateTime>,
+    /// Only cases that need review: a safety alert, review requested, or not improving (as above).
+    pub needs_review_before: Option<NaiveDateTime>,
+    /// Only open cases referred before this instant.
+    pub referred_before: Option<NaiveDateTime>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn insert(conn: &mut DbConn, row: &CaseRow) -> QueryResult<()> {
+    diesel::insert_into(cases::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
+    cases::table
+        .find(id)
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The patient's open case, if any.
+pub fn open_case_of(conn: &mut DbConn, patient_id: &str) -> QueryResult<Option<String>> {
+    cases::table
+        .filter(cases::patient_id.eq(patient_id))
+        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .select(cases::id)
+        .first(conn)
+        .optional()
+}
+
+/// Writes the whole row back if nobody changed it since `expected_version`; `false` otherwise.
+/// The row's own `version` is the new one.
+pub fn save(conn: &mut DbConn, row: &CaseRow, expected_version: i32) -> QueryResult<bool> {
+    let changed = diesel::update(
+        cases::table
+            .filter(cases::id.eq(&row.id))
+            .filter(cases::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
+    let closed = Phase::Closed.as_str();
+    let active = Phase::Active.as_str();
+    let mut query = cases::table
+        .select(CaseRow::as_select())
+        .order(cases::id)
+        .limit(filter.limit)
+        .into_boxed();
+    if let Scope::Practices(ids) = scope {
+        query = query.filter(cases::practice_id.eq_any(ids.clone()));
+    }
+    if let Some(phase) = filter.phase {
+        query = query.filter(cases::phase.eq(phase.as_str()));
+    }
+    if let Some(v) = &filter.nurse_id {
+        query = query.filter(cases::nurse_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.practice_id {
+        query = query.filter(cases::practice_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.patient_id {
+        query = query.filter(cases::patient_id.eq(v.clone()));
+    }
+    if let Some(day) = filter.due_before {
+        query = query
+            .filter(cases::phase.ne(closed))
+            .filter(cases::due_on.lt(day));
+    }
+    if filter.safety_alert {
+        query = query
+            .filter(cases::phase.ne(closed))
+            .filter(cases::safety_alert.eq(true));
+    }
+    if let Some(before) = filter.not_improving_before {
+        query = query
+            .filter(cases::phase.eq(active))
+            .filter(cases::assessed_at.le(before))
+            .filter(cases::responded.eq(false));
+    }
+    if let Some(before) = filter.needs_review_before {
+        query = query.filter(cases::phase.ne(closed)).filter(
+            cases::safety_alert
+                .eq(true)
+                .or(cases::review_requested.eq(true))
+                .or(cases::phase
+                    .eq(active)
+                    .and(cases::assessed_at.le(before))
+                    .and(cases::responded.eq(false))),
+        );
+    }
+    if let Some(before) = filter.referred_before {
+        query = query
+            .filter(cases::phase.ne(closed))
+            .filter(cases::referred_at.lt(before));
+    }
+    if let Some(after) = &filter.after {
+        query = query.filter(cases::id.gt(after.clone()));
+    }
+    query.load(conn)
+}
+
+/// A case with the names the worklist shows.
+pub type CaseWithPatient = (CaseRow, (String, String));
+
+/// A nurse's caseload: the open cases assigned to them, and the referrals of their practices
+/// still waiting for assessment (served by `cases_by_nurse` and `cases_by_practice`).
+pub fn caseload_of_nurse(
+    conn: &mut DbConn,
+    nurse_id: &str,
+    practice_ids: &[String],
+) -> QueryResult<Vec<CaseWithPatient>> {
+    let waiting = Phase::Referred.as_str();
+    let mut rows: Vec<CaseWithPatient> = cases::table
+        .inner_join(patients::table)
+        .filter(cases::nurse_id.eq(nurse_id))
+        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .select((
+            CaseRow::as_select(),
+            (patients::family_name, patients::given_names),
+        ))
+        .load(conn)?;
+    let referrals: Vec<CaseWithPatient> = cases::table
+        .inner_join(patients::table)
+        .filter(cases::practice_id.eq_any(practice_ids))
+        .filter(cases::phase.eq(waiting))
+        .filter(cases::nurse_id.is_null().or(cases::nurse_id.ne(nurse_id)))
+        .select((
+            CaseRow::as_select(),
+            (patients::family_name, patients::given_names),
+        ))
+        .load(conn)?;
+    rows.extend(referrals);
+    Ok(rows)
+}
+
+/// A psychiatrist's worklist: the open cases they are the referring psychiatrist of, and the open
+/// cases of their practices flagged for review (safety alert, review requested, not improving).
+pub fn caseload_of_psychiatrist(
+    conn: &mut DbConn,
+    psychiatrist_id: &str,
+    practice_ids: &[String],
+    not_improving_before: NaiveDateTime,
+) -> QueryResult<Vec<CaseWithPatient>> {
+    let closed = Phase::Closed.as_str();
+    cases::table
+        .inner_join(patients::table)
+        .filter(cases::practice_id.eq_any(practice_ids))
+        .filter(cases::phase.ne(closed))
+        .filter(
+            cases::psychiatrist_id
+                .eq(psychiatrist_id)
+                .or(cases::safety_alert.eq(true))
+                .or(cases::review_requested.eq(true))
+                .or(cases::phase
+                    .eq(Phase::Active.as_str())
+                    .and(cases::assessed_at.le(not_improving_before))
+                    .and(cases::responded.eq(false))),
+        )
+        .select((
+            CaseRow::as_select(),
+            (patients::family_name, patients::given_names),
+        ))
+        .load(conn)
+}
+
+/// A GP's worklist: the open cases they referred.
+pub fn caseload_of_gp(conn: &mut DbConn, gp_id: &str) -> QueryResult<Vec<CaseWithPatient>> {
+    cases::table
+        .inner_join(patients::table)
+        .filter(cases::referring_gp_id.eq(gp_id))
+        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .select((
+            CaseRow::as_select(),
+            (patients::family_name, patients::given_names),
+        ))
+        .load(conn)
+}
+
+pub fn insert_score(conn: &mut DbConn, row: &ScoreRow) -> QueryResult<()> {
+    diesel::insert_into(scores::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The most recent score of one instrument on a case (ties: the last recorded).
+pub fn latest_score(
+    conn: &mut DbConn,
+    case_id: &str,
+    instrument: &str,
+) -> QueryResult<Option<ScoreRow>> {
+    scores::table
+        .filter(scores::case_id.eq(case_id))
+        .filter(scores::instrument.eq(instrument))
+        .order((scores::measured_at.desc(), scores::id.desc()))
+        .select(ScoreRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn scores_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<ScoreRow>> {
+    scores::table
+        .filter(scores::case_id.eq(case_id))
+        .order((scores::measured_at, scores::id))
+        .select(ScoreRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_contact(conn: &mut DbConn, row: &ContactRow) -> QueryResult<()> {
+    diesel::insert_into(contacts::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A case's contacts, most recent first; `before` is a cursor (a contact id).
+pub fn contacts_of(
+    conn: &mut DbConn,
+    case_id: &str,
+    before: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ContactRow>> {
+    let mut query = contacts::table
+        .filter(contacts::case_id.eq(case_id))
+        .order((contacts::occurred_at.desc(), contacts::id.desc()))
+        .select(ContactRow::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            contacts::occurred_at
+                .lt(at)
+                .or(contacts::occurred_at.eq(at).and(contacts::id.lt(id))),
+        );
+    }
+    query.load(conn)
+}
+
+pub fn find_contact(conn: &mut DbConn, case_id: &str, id: &str) -> QueryResult<Option<ContactRow>> {
+    contacts::table
+        .filter(contacts::case_id.eq(case_id))
+        .filter(contacts::id.eq(id))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn all_contacts_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<ContactRow>> {
+    contacts::table
+        .filter(contacts::case_id.eq(case_id))
+        .select(ContactRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_event(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(case_events::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The timeline, in time order (ties in the order recorded).
+pub fn events_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<EventRow>> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order((case_events::occurred_at, case_events::id))
+        .select(EventRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,386 @@
+//! A case's vocabulary (program, indications, substances, contact modes and outcomes) and the
+//! rules of referral, contacts and the worklist's order, as plain functions.
+
+use std::cmp::Reverse;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::pathway::Flag;
+
+/// Declares a closed vocabulary stored as text: `as_str`, `parse`, `ALL`.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == raw)
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// The care program a case belongs to.
+    Program {
+        Sesame => "sesame",
+        Microstructure => "microstructure",
+    }
+);
+
+vocabulary!(
+    /// Why the patient was referred.
+    Indication {
+        Depression => "depression",
+        Anxiety => "anxiety",
+        Addiction => "addiction",
+        Precarity => "precarity",
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// Substances (or behaviours) involved in an addiction.
+    Substance {
+        Alcohol => "alcohol",
+        Tobacco => "tobacco",
+        Cannabis => "cannabis",
+        Opiates => "opiates",
+        Cocaine => "cocaine",
+        Medications => "medications",
+        Gambling => "gambling",
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// How a contact took place.
+    ContactMode {
+        InPerson => "in_person",
+        Phone => "phone",
+        Video => "video",
+    }
+);
+
+vocabulary!(
+    /// Whether a contact happened. Only `completed` resets the due date.
+    ContactOutcome {
+        Completed => "completed",
+        NoAnswer => "no_answer",
+        Cancelled => "cancelled",
+    }
+);
+
+/// Stores a set as sorted, de-duplicated, comma-separated names.
+pub fn join_set<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> String {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    sorted.into_iter().map(name).collect::<Vec<_>>().join(",")
+}
+
+/// Reads a stored set back; `None` if a name is unknown.
+pub fn split_set<T>(raw: &str, parse: fn(&str) -> Option<T>) -> Option<Vec<T>> {
+    raw.split(',')
+        .filter(|s| !s.is_empty())
+        .map(parse)
+        .collect()
+}
+
+/// A rule broken by a request, with the field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn broken(field: &'static str, message: impl Into<String>) -> RuleError {
+    RuleError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Indications and substances: at least one indication; substances exactly when an addiction is
+/// among the indications.
+pub fn check_indications(
+    indications: &[Indication],
+    substances: &[Substance],
+) -> Result<(), RuleError> {
+    if indications.is_empty() {
+        return Err(broken("indications", "at least one indication is needed"));
+    }
+    let addiction = indications.contains(&Indication::Addiction);
+    if addiction && substances.is_empty() {
+        return Err(broken(
+            "substances",
+            "an addiction needs the substances involved",
+        ));
+    }
+    if !addiction && !substances.is_empty() {
+        return Err(broken(
+            "substances",
+            "substances are given only with the addiction indication",
+        ));
+    }
+    Ok(())
+}
+
+/// Whole years between a birth date and a day.
+pub fn age_on(birth_date: NaiveDate, day: NaiveDate) -> i32 {
+    day.years_since(birth_date)
+        .and_then(|y| i32::try_from(y).ok())
+        .unwrap_or(0)
+}
+
+/// Sésame takes adults (PATHWAY.md §2, eligibility); the microstructures take anyone.
+pub fn check_eligibility(
+    program: Program,
+    birth_date: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), RuleError> {
+    if program == Program::Sesame && age_on(birth_date, today) < 18 {
+        return Err(broken(
+            "patient_id",
+            "the Sésame program takes adults (18+)",
+        ));
+    }
+    Ok(())
+}
+
+/// When a contact or an assessment may be dated: not in the future, not before the referral.
+pub fn check_occurred_at(
+    field: &'static str,
+    occurred_at: DateTime<Utc>,
+    referred_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RuleError> {
+    if occurred_at > now {
+        return Err(broken(field, "cannot be in the future"));
+    }
+    if occurred_at < referred_at {
+        return Err(broken(field, "cannot be before the referral"));
+    }
+    Ok(())
+}
+
+/// Scores are measured at a completed contact only; the next planned date follows the contact.
+pub fn check_contact(
+    outcome: ContactOutcome,
+    has_scores: bool,
+    occurred_at: DateTime<Utc>,
+    next_planned_at: Option<DateTime<Utc>>,
+) -> Result<(), RuleError> {
+    if has_scores && outcome != ContactOutcome::Completed {
+        return Err(broken(
+            "outcome",
+            "questionnaires are recorded only at a completed contact",
+        ));
+    }
+    if next_planned_at.is_some_and(|next| next <= occurred_at) {
+        return Err(broken(
+            "next_planned_at",
+            "must be after the contact's occurred_at",
+        ));
+    }
+    Ok(())
+}
+
+/// What the worklist orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priority {
+    pub safety_alert: bool,
+    pub overdue_days: i64,
+    pub needs_review: bool,
+    pub next_contact_due: Option<NaiveDate>,
+}
+
+impl Priority {
+    pub fn of(flags: &[Flag], overdue_days: i64, next_contact_due: Option<NaiveDate>) -> Self {
+        Self {
+            safety_alert: flags.contains(&Flag::SafetyAlert),
+            overdue_days,
+            needs_review: flags.contains(&Flag::NeedsReview),
+            next_contact_due,
+        }
+    }
+
+    /// Sort key, smallest first: safety alerts, then most overdue, then needing review, then due
+    /// soonest (no due date last).
+    pub fn key(&self) -> impl Ord + use<> {
+        (
+            Reverse(self.safety_alert),
+            Reverse(self.overdue_days),
+            Reverse(self.needs_review),
+            self.next_contact_due.is_none(),
+            self.next_contact_due,
+        )
+    }
+}
+
+/// Whole weeks since the initial assessment (0 before it).
+pub fn weeks_in_treatment(assessed_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> i64 {
+    assessed_at.map_or(0, |at| (now - at).num_weeks().max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn vocabularies_round_trip() {
+        for v in Program::ALL {
+            assert_eq!(Program::parse(v.as_str()), Some(*v));
+        }
+        for v in Indication::ALL {
+            assert_eq!(Indication::parse(v.as_str()), Some(*v));
+        }
+        for v in Substance::ALL {
+            assert_eq!(Substance::parse(v.as_str()), Some(*v));
+        }
+        for v in ContactMode::ALL {
+            assert_eq!(ContactMode::parse(v.as_str()), Some(*v));
+        }
+        for v in ContactOutcome::ALL {
+            assert_eq!(ContactOutcome::parse(v.as_str()), Some(*v));
+        }
+        assert_eq!(Program::parse("Sesame"), None);
+    }
+
+    #[test]
+    fn sets_are_stored_sorted_and_unique() {
+        let stored = join_set(
+            &[
+                Indication::Anxiety,
+                Indication::Depression,
+                Indication::Anxiety,
+            ],
+            Indication::as_str,
+        );
+        assert_eq!(stored, "depression,anxiety");
+        assert_eq!(
+            split_set(&stored, Indication::parse),
+            Some(vec![Indication::Depression, Indication::Anxiety])
+        );
+        assert_eq!(split_set("", Substance::parse), Some(vec![]));
+        assert_eq!(split_set("alcohol,wine", Substance::parse), None);
+    }
+
+    #[test]
+    fn indications_and_substances() {
+        use Indication::*;
+        assert_eq!(
+            check_indications(&[], &[]).unwrap_err().field,
+            "indications"
+        );
+        assert!(check_indications(&[Depression, Anxiety], &[]).is_ok());
+        assert_eq!(
+            check_indications(&[Addiction], &[]).unwrap_err().field,
+            "substances"
+        );
+        assert!(check_indications(&[Addiction, Precarity], &[Substance::Alcohol]).is_ok());
+        assert_eq!(
+            check_indications(&[Depression], &[Substance::Tobacco])
+                .unwrap_err()
+                .field,
+            "substances"
+        );
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn sesame_takes_adults() {
+        let today = day("2026-11-24");
+        assert_eq!(age_on(day("2008-11-24"), today), 18);
+        assert_eq!(age_on(day("2008-11-25"), today), 17);
+        assert!(check_eligibility(Program::Sesame, day("2008-11-24"), today).is_ok());
+        assert!(check_eligibility(Program::Sesame, day("2008-11-25"), today).is_err());
+        assert!(check_eligibility(Program::Microstructure, day("2010-01-01"), today).is_ok());
+    }
+
+    #[test]
+    fn contacts_are_dated_between_referral_and_now() {
+        let now = Utc::now();
+        let referred = now - Duration::days(20);
+        assert!(check_occurred_at("occurred_at", now, referred, now).is_ok());
+        assert!(check_occurred_at("occurred_at", referred, referred, now).is_ok());
+        let future = check_occurred_at("occurred_at", now + Duration::seconds(1), referred, now);
+        assert_eq!(future.unwrap_err().message, "cannot be in the future");
+        let early = check_occurred_at("occurred_at", referred - Duration::days(1), referred, now);
+        assert_eq!(early.unwrap_err().message, "cannot be before the referral");
+    }
+
+    #[test]
+    fn scores_only_at_completed_contacts() {
+        let at = Utc::now();
+        assert!(check_contact(ContactOutcome::Completed, true, at, None).is_ok());
+        assert!(check_contact(ContactOutcome::NoAnswer, false, at, None).is_ok());
+        assert_eq!(
+            check_contact(ContactOutcome::Cancelled, true, at, None)
+                .unwrap_err()
+                .field,
+            "outcome"
+        );
+        assert_eq!(
+            check_contact(ContactOutcome::Completed, false, at, Some(at))
+                .unwrap_err()
+                .field,
+            "next_planned_at"
+        );
+        assert!(
+            check_contact(
+                ContactOutcome::Completed,
+                false,
+                at,
+                Some(at + Duration::days(14))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn worklist_priority_order() {
+        let due = |d: &str| Some(day(d));
+        let alert = Priority::of(
+            &[Flag::SafetyAlert, Flag::NeedsReview],
+            0,
+            due("2026-12-01"),
+        );
+        let overdue_5 = Priority::of(&[], 5, due("2026-11-19"));
+        let overdue_2 = Priority::of(&[Flag::NeedsReview], 2, due("2026-11-22"));
+        let review = Priority::of(&[Flag::NeedsReview], 0, due("2026-12-10"));
+        let soon = Priority::of(&[], 0, due("2026-11-25"));
+        let later = Priority::of(&[], 0, due("2026-12-05"));
+        let undated = Priority::of(&[], 0, None);
+        let mut list = vec![undated, later, review, soon, overdue_2, alert, overdue_5];
+        list.sort_by_key(Priority::key);
+        assert_eq!(
+            list,
+            vec![alert, overdue_5, overdue_2, review, soon, later, undated]
+        );
+    }
+
+    #[test]
+    fn weeks_count_from_the_assessment() {
+        let now = Utc::now();
+        assert_eq!(weeks_in_treatment(None, now), 0);
+        assert_eq!(weeks_in_treatment(Some(now - Duration::days(20)), now), 2);
+        assert_eq!(weeks_in_treatment(Some(now + Duration::days(1)), now), 0);
+    }
+}

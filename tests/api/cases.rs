@@ -1,0 +1,716 @@
+//! The care pathway through the API: referral → assessment → contacts → relapse prevention →
+//! relapse → exit, the worklist, the refusals, safe retries and concurrent edits.
+
+use actix_web::test::TestRequest;
+use chrono::Duration;
+use serde_json::{Value, json};
+use sesame::domain::account::Role;
+
+use crate::common::{Resp, TestApp, bearer};
+
+pub struct Clinic {
+    pub app: TestApp,
+    pub admin: String,
+    pub practice: String,
+    pub gp_id: String,
+    pub nurse_id: String,
+    pub psychiatrist_id: String,
+}
+
+impl Clinic {
+    pub async fn new() -> Self {
+        let app = TestApp::new().await;
+        let admin = app.admin().await;
+        let practice = app.practice(&admin, "Cabinet Voltaire").await;
+        let gp_id = app.user("gp@example.fr", Role::Gp, &[&practice]).await;
+        let nurse_id = app
+            .user("nurse@example.fr", Role::Nurse, &[&practice])
+            .await;
+        let psychiatrist_id = app
+            .user("psy@example.fr", Role::Psychiatrist, &[&practice])
+            .await;
+        Self {
+            app,
+            admin,
+            practice,
+            gp_id,
+            nurse_id,
+            psychiatrist_id,
+        }
+    }
+
+    pub async fn patient(&self, gp: &str, external_id: &str) -> String {
+        let resp = self
+            .app
+            .post(
+                "/api/v1/patients",
+                Some(gp),
+                json!({
+                    "external_id": external_id, "family_name": "Martin", "given_names": "Lucie",
+                    "birth_date": "1981-02-03", "sex": "F", "consent": "informed"
+                }),
+            )
+            .await;
+        resp.assert_status(201);
+        resp.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn refer(&self, gp: &str, patient: &str) -> Resp {
+        self.app
+            .post(
+                "/api/v1/cases",
+                Some(gp),
+                json!({
+                    "patient_id": patient, "program": "sesame",
+                    "indications": ["depression", "anxiety"],
+                    "screening": {"phq2": [2, 2], "phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0]},
+                    "note": "Humeur basse depuis 3 mois."
+                }),
+            )
+            .await
+    }
+
+    pub async fn tokens(&self) -> (String, String, String) {
+        (
+            self.app.token("gp@example.fr").await,
+            self.app.token("nurse@example.fr").await,
+            self.app.token("psy@example.fr").await,
+        )
+    }
+}
+
+fn phq9(total: u8) -> Value {
+    // Spread the total over items 1–8; item 9 stays 0.
+    let mut items = vec![0u8; 9];
+    let mut left = total;
+    for item in items.iter_mut().take(8) {
+        let v = left.min(3);
+        *item = v;
+        left -= v;
+    }
+    json!(items)
+}
+
+fn gad7(total: u8) -> Value {
+    let mut items = vec![0u8; 7];
+    let mut left = total;
+    for item in &mut items {
+        let v = left.min(3);
+        *item = v;
+        left -= v;
+    }
+    json!(items)
+}
+
+fn kinds(timeline: &Resp) -> Vec<String> {
+    timeline.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_whole_episode_from_referral_to_exit() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, nurse, _) = c.tokens().await;
+    let patient = c.patient(&gp, "DOS-1").await;
+
+    // The GP refers, with the screening.
+    let referred = c.refer(&gp, &patient).await;
+    referred.assert_status(201);
+    let case = referred.body["id"].as_str().unwrap().to_owned();
+    let url = format!("/api/v1/cases/{case}");
+    assert_eq!(referred.header("location"), Some(url.as_str()));
+    assert_eq!(referred.header("etag"), Some("\"1\""));
+    let body = &referred.body;
+    assert_eq!(body["phase"], "referred");
+    assert_eq!(body["referring_gp_id"], c.gp_id.as_str());
+    assert_eq!(body["practice_id"], c.practice.as_str());
+    assert_eq!(body["indications"], json!(["depression", "anxiety"]));
+    assert_eq!(body["latest"]["phq9"]["total"], 14);
+    assert_eq!(body["latest"]["phq9"]["band"], "moderate");
+    assert_eq!(body["latest"]["phq9"]["loinc"], "44261-6");
+    assert_eq!(body["latest"]["phq9"]["item9_positive"], false);
+    // Assessment due 14 days after the referral (2026-11-23).
+    assert_eq!(body["next_contact_due"], "2026-12-07");
+    assert_eq!(body["overdue_days"], 0);
+    assert_eq!(body["flags"], json!([]));
+
+    // A second open case for the same patient is refused.
+    c.refer(&gp, &patient).await.assert_problem(409);
+
+    // Three days later the nurse assesses: baselines, care plan, the case becomes active and
+    // the assessing nurse holds it.
+    app.clock.advance(Duration::days(3));
+    let nurse = {
+        let _ = nurse;
+        app.token("nurse@example.fr").await
+    };
+    let assessed = app
+        .post(
+            &format!("{url}/assessment"),
+            Some(&nurse),
+            json!({"phq9": phq9(18), "gad7": gad7(15), "care_plan": "Activation comportementale.\nAppel tous les 15 jours."}),
+        )
+        .await;
+    assessed.assert_status(200);
+    assert_eq!(assessed.body["phase"], "active");
+    assert_eq!(assessed.body["nurse_id"], c.nurse_id.as_str());
+    assert_eq!(assessed.body["baseline"]["phq9"]["total"], 18);
+    assert_eq!(assessed.body["baseline"]["gad7"]["total"], 15);
+    assert_eq!(assessed.body["next_contact_due"], "2026-12-10");
+    assert_eq!(assessed.header("etag"), Some("\"2\""));
+    // Only once.
+    app.post(
+        &format!("{url}/assessment"),
+        Some(&nurse),
+        json!({"phq9": phq9(18), "gad7": gad7(15), "care_plan": "x"}),
+    )
+    .await
+    .assert_problem(409);
+
+    // A missed call is logged but does not move the due date; a completed contact does.
+    app.clock.advance(Duration::days(14));
+    let nurse = app.token("nurse@example.fr").await;
+    let missed = app
+        .post(
+            &format!("{url}/contacts"),
+            Some(&nurse),
+            json!({"occurred_at": "2026-12-10T07:00:00Z", "mode": "phone", "outcome": "no_answer"}),
+        )
+        .await;
+    missed.assert_status(201);
+    assert_eq!(missed.body["case"]["next_contact_due"], "2026-12-10");
+    let done = app
+        .post(
+            &format!("{url}/contacts"),
+            Some(&nurse),
+            json!({"occurred_at": "2026-12-10T07:30:00Z", "mode": "phone", "outcome": "completed",
+                   "duration_minutes": 25, "phq9": phq9(12), "gad7": gad7(10),
+                   "next_planned_at": "2026-12-24T14:00:00Z"}),
+        )
+        .await;
+    done.assert_status(201);
+    assert_eq!(done.body["contact"]["scores"][0]["total"], 12);
+    assert_eq!(done.body["case"]["latest"]["phq9"]["total"], 12);
+    assert_eq!(done.body["case"]["next_contact_due"], "2026-12-24");
+
+    // Logged after the fact, a month on: the patient responded (PHQ-9 18 → 8).
+    app.clock.advance(Duration::days(30));
+    let nurse = app.token("nurse@example.fr").await;
+    let later = app
+        .post(
+            &format!("{url}/contacts"),
+            Some(&nurse),
+            json!({"occurred_at": "2027-01-05T10:00:00Z", "mode": "in_person", "outcome": "completed",
+                   "phq9": phq9(8), "gad7": gad7(6)}),
+        )
+        .await;
+    later.assert_status(201);
+    assert_eq!(later.body["case"]["responded"], true);
+    let version = later.body["case"]["version"].as_i64().unwrap();
+
+    // Relapse prevention: monthly.
+    let rp = app
+        .post(
+            &format!("{url}/transitions"),
+            Some(&nurse),
+            json!({"to": "relapse_prevention", "note": "Réponse au traitement."}),
+        )
+        .await;
+    rp.assert_status(200);
+    assert_eq!(rp.body["phase"], "relapse_prevention");
+    assert_eq!(rp.body["version"], version + 1);
+    assert_eq!(rp.body["next_contact_due"], "2027-02-04");
+
+    // A relapse: back to active.
+    app.clock.advance(Duration::days(20));
+    let nurse = app.token("nurse@example.fr").await;
+    app.post(
+        &format!("{url}/transitions"),
+        Some(&nurse),
+        json!({"to": "active", "note": "Rechute."}),
+    )
+    .await
+    .assert_status(200);
+
+    // Remission, then exit.
+    app.post(
+        &format!("{url}/contacts"),
+        Some(&nurse),
+        json!({"occurred_at": "2027-01-28T10:00:00Z", "mode": "video", "outcome": "completed",
+               "phq9": phq9(3), "gad7": gad7(2)}),
+    )
+    .await
+    .assert_status(201);
+    let closed = app
+        .post(
+            &format!("{url}/transitions"),
+            Some(&nurse),
+            json!({"to": "closed", "exit_reason": "remission"}),
+        )
+        .await;
+    closed.assert_status(200);
+    assert_eq!(closed.body["phase"], "closed");
+    assert_eq!(closed.body["exit_reason"], "remission");
+    assert_eq!(closed.body["remitted"], true);
+    assert_eq!(closed.body["next_contact_due"], Value::Null);
+    assert!(closed.body["closed_at"].is_string());
+
+    // The closed case refuses every write.
+    for (path, body) in [
+        (
+            format!("{url}/contacts"),
+            json!({"occurred_at": "2027-01-28T11:00:00Z", "mode": "phone", "outcome": "completed"}),
+        ),
+        (format!("{url}/transitions"), json!({"to": "active"})),
+        (
+            format!("{url}/assessment"),
+            json!({"phq9": phq9(3), "gad7": gad7(2), "care_plan": "x"}),
+        ),
+    ] {
+        let refused = app.post(&path, Some(&nurse), body).await;
+        refused.assert_problem(409);
+        assert_eq!(refused.body["allowed"], json!([]), "{path}");
+    }
+    app.patch(&url, &nurse, json!({"review_requested": true}))
+        .await
+        .assert_problem(409);
+
+    // Every step on the timeline, in time order, with who.
+    let gp = app.token("gp@example.fr").await;
+    let timeline = app.get(&format!("{url}/timeline"), &gp).await;
+    timeline.assert_status(200);
+    assert_eq!(
+        kinds(&timeline),
+        vec![
+            "referral",
+            "assessment",
+            "contact",
+            "contact",
+            "contact",
+            "transition",
+            // Logged after the relapse, but it happened the day before.
+            "contact",
+            "transition",
+            "transition"
+        ]
+    );
+    let entries = timeline.body["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["actor_id"], c.gp_id.as_str());
+    assert_eq!(entries[0]["scores"].as_array().unwrap().len(), 2);
+    assert_eq!(entries[1]["to_phase"], "active");
+    assert_eq!(entries[2]["contact"]["outcome"], "no_answer");
+    assert_eq!(entries[5]["note"], "Réponse au traitement.");
+    assert_eq!(entries[7]["from_phase"], "relapse_prevention");
+    assert_eq!(entries[8]["exit_reason"], "remission");
+    assert_eq!(entries[8]["actor_id"], c.nurse_id.as_str());
+
+    // Contacts, most recent first, paged.
+    let page = app.get(&format!("{url}/contacts?limit=2"), &gp).await;
+    page.assert_status(200);
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["occurred_at"], "2027-01-28T10:00:00Z");
+    let cursor = page.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("{url}/contacts?limit=2&after={cursor}"), &gp)
+        .await;
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rest.body["next_cursor"], Value::Null);
+
+    // A new episode is a new case.
+    c.refer(&gp, &patient).await.assert_status(201);
+
+    // Every read and write is in the audit log.
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?case_id={case}&limit=200"),
+            &c.admin_token().await,
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "case.create",
+        "case.assessment",
+        "case.contact",
+        "case.transition",
+        "case.timeline",
+        "case.contacts",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
+impl Clinic {
+    async fn admin_token(&self) -> String {
+        let _ = &self.admin;
+        self.app.token("admin@example.fr").await
+    }
+}
+
+#[actix_web::test]
+async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, _, _) = c.tokens().await;
+    let mut cases = Vec::new();
+    for n in 0..3 {
+        let patient = c.patient(&gp, &format!("DOS-{n}")).await;
+        let resp = c.refer(&gp, &patient).await;
+        resp.assert_status(201);
+        cases.push(resp.body["id"].as_str().unwrap().to_owned());
+    }
+    let nurse = app.token("nurse@example.fr").await;
+    for case in &cases {
+        app.post(
+            &format!("/api/v1/cases/{case}/assessment"),
+            Some(&nurse),
+            json!({"phq9": phq9(16), "gad7": gad7(12), "care_plan": "Suivi."}),
+        )
+        .await
+        .assert_status(200);
+    }
+    // Twenty days on, all three are overdue by 6 days; the last one's contact reports item 9.
+    app.clock.advance(Duration::days(20));
+    let nurse = app.token("nurse@example.fr").await;
+    let mut items = phq9(14);
+    items[8] = json!(1);
+    let alert = app
+        .post(
+            &format!("/api/v1/cases/{}/contacts", cases[2]),
+            Some(&nurse),
+            json!({"occurred_at": "2026-12-12T10:00:00Z", "mode": "phone", "outcome": "completed", "phq9": items}),
+        )
+        .await;
+    alert.assert_status(201);
+    assert_eq!(
+        alert.body["case"]["flags"],
+        json!(["safety_alert", "needs_review"])
+    );
+    assert_eq!(alert.body["contact"]["scores"][0]["item9_positive"], true);
+
+    let worklist = app.get("/api/v1/worklist", &nurse).await;
+    worklist.assert_status(200);
+    let items = worklist.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["case_id"], cases[2].as_str());
+    assert_eq!(items[0]["family_name"], "Martin");
+    assert_eq!(items[0]["last_phq9"], 15);
+    assert_eq!(items[0]["first_phq9"], 16);
+    assert_eq!(items[1]["overdue_days"], 6);
+    assert_eq!(items[1]["weeks_in_treatment"], 2);
+
+    // The flag filter finds it; the overdue filter finds the other two.
+    let flagged = app.get("/api/v1/cases?flag=safety_alert", &nurse).await;
+    assert_eq!(flagged.body["items"].as_array().unwrap().len(), 1);
+    let overdue = app.get("/api/v1/cases?overdue=true", &nurse).await;
+    assert_eq!(overdue.body["items"].as_array().unwrap().len(), 2);
+    let review = app.get("/api/v1/cases?flag=needs_review", &nurse).await;
+    assert_eq!(review.body["items"].as_array().unwrap().len(), 1);
+
+    // The psychiatrist's worklist shows the case needing review; the GP's shows their referrals.
+    let psy = app.token("psy@example.fr").await;
+    let theirs = app.get("/api/v1/worklist", &psy).await;
+    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
+    let gp = app.token("gp@example.fr").await;
+    let referred = app.get("/api/v1/worklist", &gp).await;
+    assert_eq!(referred.body["items"].as_array().unwrap().len(), 3);
+
+    // A later PHQ-9 with item 9 at 0 clears the alert.
+    app.post(
+        &format!("/api/v1/cases/{}/contacts", cases[2]),
+        Some(&nurse),
+        json!({"occurred_at": "2026-12-13T07:00:00Z", "mode": "phone", "outcome": "completed", "phq9": phq9(12)}),
+    )
+    .await
+    .assert_status(201);
+    let flagged = app.get("/api/v1/cases?flag=safety_alert", &nurse).await;
+    assert_eq!(flagged.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn each_refusal_has_its_precise_problem() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, nurse, _) = c.tokens().await;
+    let patient = c.patient(&gp, "DOS-1").await;
+
+    // Out-of-range and miscounted items: one field error each.
+    let bad = app
+        .post(
+            "/api/v1/cases",
+            Some(&gp),
+            json!({"patient_id": patient, "program": "sesame", "indications": ["depression"],
+                   "screening": {"phq9": [0, 1, 4, 0, 0, 0, 0, 0, -1], "gad7": [1, 1]}}),
+        )
+        .await;
+    bad.assert_problem(422);
+    assert_eq!(
+        bad.field_errors(),
+        vec!["screening.phq9[2]", "screening.phq9[8]", "screening.gad7"]
+    );
+    let empty = app
+        .post(
+            "/api/v1/cases",
+            Some(&gp),
+            json!({"patient_id": patient, "program": "sesame", "indications": ["depression"], "screening": {}}),
+        )
+        .await;
+    empty.assert_problem(422);
+    assert_eq!(empty.field_errors(), vec!["screening"]);
+    let addiction = app
+        .post(
+            "/api/v1/cases",
+            Some(&gp),
+            json!({"patient_id": patient, "program": "microstructure", "indications": ["addiction"], "screening": {"phq2": [1, 1]}}),
+        )
+        .await;
+    addiction.assert_problem(422);
+    assert_eq!(addiction.field_errors(), vec!["substances"]);
+
+    let case = c.refer(&gp, &patient).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("/api/v1/cases/{case}");
+
+    // An impossible transition: 409 with the allowed ones.
+    let refused = app
+        .post(
+            &format!("{url}/transitions"),
+            Some(&nurse),
+            json!({"to": "relapse_prevention"}),
+        )
+        .await;
+    refused.assert_problem(409);
+    assert_eq!(refused.body["allowed"], json!(["closed"]));
+    let closing = app
+        .post(
+            &format!("{url}/transitions"),
+            Some(&nurse),
+            json!({"to": "closed"}),
+        )
+        .await;
+    closing.assert_problem(422);
+    assert_eq!(closing.field_errors(), vec!["exit_reason"]);
+
+    // Contacts wait for the assessment.
+    app.post(
+        &format!("{url}/contacts"),
+        Some(&nurse),
+        json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed"}),
+    )
+    .await
+    .assert_problem(409);
+    app.post(
+        &format!("{url}/assessment"),
+        Some(&nurse),
+        json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
+    )
+    .await
+    .assert_status(200);
+
+    // A contact in the future, or before the referral, or scores at a missed call.
+    for (body, field) in [
+        (
+            json!({"occurred_at": "2026-11-23T08:00:01Z", "mode": "phone", "outcome": "completed"}),
+            "occurred_at",
+        ),
+        (
+            json!({"occurred_at": "2026-11-01T08:00:00Z", "mode": "phone", "outcome": "completed"}),
+            "occurred_at",
+        ),
+        (
+            json!({"occurred_at": "2026-11-23T07:00:00Z", "mode": "phone", "outcome": "no_answer", "phq9": phq9(10)}),
+            "outcome",
+        ),
+        (
+            json!({"occurred_at": "2026-11-23T07:00:00Z", "mode": "phone", "outcome": "completed", "phq9": [1, 1, 1]}),
+            "phq9",
+        ),
+        (
+            json!({"occurred_at": "2026-11-23T07:00:00Z", "mode": "fax", "outcome": "completed"}),
+            "mode",
+        ),
+    ] {
+        let resp = app
+            .post(&format!("{url}/contacts"), Some(&nurse), body)
+            .await;
+        resp.assert_problem(422);
+        assert_eq!(resp.field_errors(), vec![field]);
+    }
+
+    // A patient who objected is not referred; a minor is not in Sésame.
+    let objected = c.patient(&gp, "DOS-2").await;
+    app.patch(
+        &format!("/api/v1/patients/{objected}"),
+        &gp,
+        json!({"consent": "objected"}),
+    )
+    .await
+    .assert_status(200);
+    c.refer(&gp, &objected).await.assert_problem(409);
+    let minor = app
+        .post(
+            "/api/v1/patients",
+            Some(&gp),
+            json!({"external_id": "DOS-3", "family_name": "Petit", "given_names": "Léo",
+                   "birth_date": "2012-05-01", "sex": "M", "consent": "informed"}),
+        )
+        .await;
+    let minor = minor.body["id"].as_str().unwrap().to_owned();
+    let resp = c.refer(&gp, &minor).await;
+    resp.assert_problem(422);
+    assert_eq!(resp.field_errors(), vec!["patient_id"]);
+
+    // Reassigning to someone who is not a nurse of the practice.
+    let resp = app
+        .patch(&url, &gp, json!({"nurse_id": c.psychiatrist_id}))
+        .await;
+    resp.assert_problem(422);
+    assert_eq!(resp.field_errors(), vec!["nurse_id"]);
+}
+
+#[actix_web::test]
+async fn reassignment_review_flags_and_stale_versions() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, nurse, psy) = c.tokens().await;
+    let second_nurse = app
+        .user("nurse2@example.fr", Role::Nurse, &[&c.practice])
+        .await;
+    let patient = c.patient(&gp, "DOS-1").await;
+    let case = c.refer(&gp, &patient).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("/api/v1/cases/{case}");
+
+    // A nurse assigned at once keeps the case when another nurse assesses.
+    let assigned = app
+        .patch(
+            &url,
+            &gp,
+            json!({"nurse_id": second_nurse, "psychiatrist_id": c.psychiatrist_id}),
+        )
+        .await;
+    assigned.assert_status(200);
+    assert_eq!(assigned.header("etag"), Some("\"2\""));
+    app.post(
+        &format!("{url}/assessment"),
+        Some(&nurse),
+        json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
+    )
+    .await
+    .assert_status(200);
+    let now = app.get(&url, &gp).await;
+    assert_eq!(now.body["nurse_id"], second_nurse.as_str());
+    assert_eq!(now.body["psychiatrist_id"], c.psychiatrist_id.as_str());
+
+    // The psychiatrist flags for review; may not reassign.
+    let flagged = app
+        .send(
+            TestRequest::patch()
+                .uri(&url)
+                .insert_header(bearer(&psy))
+                .insert_header(("If-Match", "\"3\""))
+                .set_json(json!({"review_requested": true, "note": "À revoir en synthèse."})),
+        )
+        .await;
+    flagged.assert_status(200);
+    assert_eq!(flagged.body["flags"], json!(["needs_review"]));
+    app.patch(&url, &psy, json!({"nurse_id": c.nurse_id}))
+        .await
+        .assert_problem(403);
+
+    // A write against version 3 after the flag made it 4 is refused.
+    let stale = app
+        .send(
+            TestRequest::post()
+                .uri(&format!("{url}/transitions"))
+                .insert_header(bearer(&nurse))
+                .insert_header(("If-Match", "\"3\""))
+                .set_json(json!({"to": "relapse_prevention"})),
+        )
+        .await;
+    stale.assert_problem(412);
+
+    let timeline = app.get(&format!("{url}/timeline"), &nurse).await;
+    assert_eq!(
+        kinds(&timeline),
+        vec!["referral", "reassignment", "assessment", "review"]
+    );
+}
+
+#[actix_web::test]
+async fn retries_with_an_idempotency_key_do_nothing_twice() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, nurse, _) = c.tokens().await;
+    let patient = c.patient(&gp, "DOS-1").await;
+    let referral = |key: &str, note: &str| {
+        TestRequest::post()
+            .uri("/api/v1/cases")
+            .insert_header(bearer(&gp))
+            .insert_header(("Idempotency-Key", key.to_owned()))
+            .set_json(json!({
+                "patient_id": patient, "program": "sesame", "indications": ["depression"],
+                "screening": {"phq2": [3, 2]}, "note": note
+            }))
+    };
+    let first = app.send(referral("k-1", "Première.")).await;
+    first.assert_status(201);
+    let again = app.send(referral("k-1", "Première.")).await;
+    again.assert_status(201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("location"), first.header("location"));
+    // Same key, another body.
+    let other = app.send(referral("k-1", "Autre.")).await;
+    other.assert_problem(422);
+    assert_eq!(other.field_errors(), vec!["Idempotency-Key"]);
+    // One case only.
+    let list = app.get("/api/v1/cases", &gp).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+
+    // A contact retried is logged once.
+    let case = first.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/cases/{case}/assessment"),
+        Some(&nurse),
+        json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
+    )
+    .await
+    .assert_status(200);
+    let contact = || {
+        TestRequest::post()
+            .uri(&format!("/api/v1/cases/{case}/contacts"))
+            .insert_header(bearer(&nurse))
+            .insert_header(("Idempotency-Key", "contact-1"))
+            .set_json(json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed"}))
+    };
+    let a = app.send(contact()).await;
+    a.assert_status(201);
+    let b = app.send(contact()).await;
+    assert_eq!(b.body["contact"]["id"], a.body["contact"]["id"]);
+    let contacts = app
+        .get(&format!("/api/v1/cases/{case}/contacts"), &nurse)
+        .await;
+    assert_eq!(contacts.body["items"].as_array().unwrap().len(), 1);
+
+    // A key that is not a token of visible characters is a malformed request.
+    let bad_key = app.send(referral("a b", "Autre.")).await;
+    bad_key.assert_problem(400);
+}
