@@ -6,5 +6,6 @@ mod cases;
 mod common;
 mod contract;
 mod errors;
+mod matrix;
 mod organisation;
 mod patients;
