@@ -36,6 +36,22 @@ pub enum Command {
     User(UserCommand),
     /// Print the OpenAPI contract (YAML) and exit.
     Openapi,
+    /// Demonstration data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill an empty database with a deterministic synthetic population (to try and to measure).
+    Seed {
+        /// How many patients (about 800 per practice, 100 open cases per nurse).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2_000_000))]
+        patients: u32,
+        /// The same seed gives the same population (relative to today).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +111,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(load_settings()?, args),
+        Command::Demo(DemoCommand::Seed { patients, seed }) => {
+            demo_seed(load_settings()?, patients as usize, seed)
+        }
     }
 }
 
@@ -160,5 +179,37 @@ fn create_user(settings: Settings, args: CreateUser) -> Result<(), String> {
             other => other.to_string(),
         })?;
     println!("{}", record.user.id);
+    Ok(())
+}
+
+fn demo_seed(settings: Settings, patients: usize, seed: u64) -> Result<(), String> {
+    let db = Db::connect(&settings)?;
+    if settings.migrate_on_start {
+        db.migrate()?;
+    }
+    let report = crate::demo::seed(&db, settings.cadences, chrono::Utc::now(), patients, seed)?;
+    let [referred, active, relapse_prevention, closed] = report.by_phase;
+    println!(
+        "seeded {:?} in {:.1} s:\n  {} practices in {} networks; {} GPs, {} nurses, {} psychiatrists\n  \
+         {} patients, {} cases ({referred} referred, {active} active, {relapse_prevention} in relapse \
+         prevention, {closed} closed), {} contacts, {} scores, {} safety alerts\n\
+         every demo account's password: {}\n  e.g. {} (nurse), {} (GP), {} (psychiatrist), admin@demo.sesame.test",
+        settings.database_url,
+        report.seconds,
+        report.practices,
+        report.networks,
+        report.gps,
+        report.nurses,
+        report.psychiatrists,
+        report.patients,
+        report.cases,
+        report.contacts,
+        report.scores,
+        report.safety_alerts,
+        crate::demo::DEMO_PASSWORD,
+        report.sample_nurse,
+        report.sample_gp,
+        report.sample_psychiatrist,
+    );
     Ok(())
 }

@@ -3,10 +3,16 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::DbConn;
 use super::schema::{case_events, cases, contacts, patients, scores};
-use crate::domain::pathway::Phase;
+use super::{DbConn, utc};
+use crate::domain::instruments::{Instrument, Score, score};
+use crate::domain::pathway::{Cadences, CaseFacts, Phase, derive};
 use crate::domain::policy::Scope;
+use crate::error::{AppError, AppResult};
+
+fn stored(what: &str) -> AppError {
+    AppError::Internal(format!("stored {what} unknown"))
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -97,6 +103,66 @@ pub struct EventRow {
     /// A short machine-readable detail (`nurse_id=…`, `review_requested=true`).
     pub detail: Option<String>,
     pub note: Option<String>,
+}
+
+/// Scores stored answers (`"1,0,2"`).
+pub fn stored_score(instrument: Instrument, items: &str) -> AppResult<Score> {
+    let answers: Vec<i64> = items
+        .split(',')
+        .map(|a| a.parse().map_err(|_| stored("answers")))
+        .collect::<AppResult<_>>()?;
+    score(instrument, &answers).map_err(|_| stored("answers"))
+}
+
+pub fn optional_score(instrument: Instrument, items: Option<&str>) -> AppResult<Option<Score>> {
+    items.map(|i| stored_score(instrument, i)).transpose()
+}
+
+pub fn items_text(score: &Score) -> String {
+    score
+        .items
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The facts of a stored case, for the domain's `derive`.
+pub fn facts(row: &CaseRow) -> AppResult<CaseFacts> {
+    let total = |s: Option<Score>| s.map(|s| s.total);
+    let latest_phq9 = optional_score(Instrument::Phq9, row.latest_phq9.as_deref())?;
+    Ok(CaseFacts {
+        phase: Phase::parse(&row.phase).ok_or_else(|| stored("phase"))?,
+        referred_at: utc(row.referred_at),
+        assessed_at: row.assessed_at.map(utc),
+        phase_since: utc(row.phase_since),
+        last_completed_contact_at: row.last_completed_contact_at.map(utc),
+        baseline_phq9: total(optional_score(
+            Instrument::Phq9,
+            row.baseline_phq9.as_deref(),
+        )?),
+        latest_phq9_item9_positive: latest_phq9.as_ref().is_some_and(Score::item9_positive),
+        latest_phq9: total(latest_phq9),
+        baseline_gad7: total(optional_score(
+            Instrument::Gad7,
+            row.baseline_gad7.as_deref(),
+        )?),
+        latest_gad7: total(optional_score(
+            Instrument::Gad7,
+            row.latest_gad7.as_deref(),
+        )?),
+        review_requested: row.review_requested,
+    })
+}
+
+/// Recomputes the derived columns kept on the row (they do not depend on the time of reading).
+pub fn refresh_derived(row: &mut CaseRow, cadences: &Cadences) -> AppResult<()> {
+    let facts = facts(row)?;
+    let derived = derive(&facts, cadences, facts.referred_at);
+    row.due_on = derived.next_contact_due;
+    row.responded = derived.responded;
+    row.safety_alert = facts.latest_phq9_item9_positive;
+    Ok(())
 }
 
 /// What `GET /cases` filters on.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod cases;
 pub mod idempotency;
 pub mod patients;

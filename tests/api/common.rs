@@ -310,3 +310,22 @@ impl NowUtc for FixedClock {
         sesame::clock::Clock::now(self)
     }
 }
+
+impl TestApp {
+    /// A token for an account made by something else (the demo seed), with its password.
+    pub async fn login_as(&self, email: &str) -> String {
+        let resp = self
+            .post(
+                "/api/v1/auth/token",
+                None,
+                json!({"grant_type": "password", "email": email,
+                       "password": sesame::demo::DEMO_PASSWORD}),
+            )
+            .await;
+        resp.assert_status(200);
+        resp.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+}

@@ -5,6 +5,7 @@ mod auth;
 mod cases;
 mod common;
 mod contract;
+mod demo;
 mod errors;
 mod matrix;
 mod organisation;

@@ -11,13 +11,16 @@ use uuid::Uuid;
 
 use super::auth::parse_id;
 use crate::db::audit::{self, Outcome};
-use crate::db::cases::{self as store, CaseRow, ContactRow, ScoreRow};
+use crate::db::cases::{
+    self as store, CaseRow, ContactRow, ScoreRow, facts, optional_score, stored_score,
+};
+pub use crate::db::cases::{items_text, refresh_derived};
 use crate::db::{DbConn, utc};
 use crate::domain::case::{
     ContactMode, ContactOutcome, Indication, Program, Substance, split_set, weeks_in_treatment,
 };
 use crate::domain::instruments::{Band, Instrument, Score, score};
-use crate::domain::pathway::{Cadences, CaseFacts, ExitReason, Flag, Phase, derive};
+use crate::domain::pathway::{Cadences, ExitReason, Flag, Phase, derive};
 use crate::domain::policy::{Actor, Scope};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -120,68 +123,8 @@ fn stored(what: &str) -> AppError {
     AppError::Internal(format!("stored {what} unknown"))
 }
 
-/// Scores stored answers (`"1,0,2"`).
-pub fn stored_score(instrument: Instrument, items: &str) -> AppResult<Score> {
-    let answers: Vec<i64> = items
-        .split(',')
-        .map(|a| a.parse().map_err(|_| stored("answers")))
-        .collect::<AppResult<_>>()?;
-    score(instrument, &answers).map_err(|_| stored("answers"))
-}
-
-fn optional_score(instrument: Instrument, items: Option<&str>) -> AppResult<Option<Score>> {
-    items.map(|i| stored_score(instrument, i)).transpose()
-}
-
-pub fn items_text(score: &Score) -> String {
-    score
-        .items
-        .iter()
-        .map(u8::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn parse_optional_id(id: Option<&str>) -> AppResult<Option<Uuid>> {
     id.map(parse_id).transpose()
-}
-
-/// The facts of a stored case, for the domain's `derive`.
-pub fn facts(row: &CaseRow) -> AppResult<CaseFacts> {
-    let total = |s: Option<Score>| s.map(|s| s.total);
-    let latest_phq9 = optional_score(Instrument::Phq9, row.latest_phq9.as_deref())?;
-    Ok(CaseFacts {
-        phase: Phase::parse(&row.phase).ok_or_else(|| stored("phase"))?,
-        referred_at: utc(row.referred_at),
-        assessed_at: row.assessed_at.map(utc),
-        phase_since: utc(row.phase_since),
-        last_completed_contact_at: row.last_completed_contact_at.map(utc),
-        baseline_phq9: total(optional_score(
-            Instrument::Phq9,
-            row.baseline_phq9.as_deref(),
-        )?),
-        latest_phq9_item9_positive: latest_phq9.as_ref().is_some_and(Score::item9_positive),
-        latest_phq9: total(latest_phq9),
-        baseline_gad7: total(optional_score(
-            Instrument::Gad7,
-            row.baseline_gad7.as_deref(),
-        )?),
-        latest_gad7: total(optional_score(
-            Instrument::Gad7,
-            row.latest_gad7.as_deref(),
-        )?),
-        review_requested: row.review_requested,
-    })
-}
-
-/// Recomputes the derived columns kept on the row (they do not depend on the time of reading).
-pub fn refresh_derived(row: &mut CaseRow, cadences: &Cadences) -> AppResult<()> {
-    let facts = facts(row)?;
-    let derived = derive(&facts, cadences, facts.referred_at);
-    row.due_on = derived.next_contact_due;
-    row.responded = derived.responded;
-    row.safety_alert = facts.latest_phq9_item9_positive;
-    Ok(())
 }
 
 impl Case {

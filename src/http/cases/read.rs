@@ -386,9 +386,13 @@ pub async fn worklist(state: web::Data<AppState>, actor: Actor) -> AppResult<Htt
     let now = state.clock.now();
     let cadences = state.settings.cadences;
     let not_improving_before = naive(now - Duration::weeks(cadences.not_improving_weeks));
+    // Read without the write lock (SQLite serialises writers), then audit what was read; the
+    // rows are returned only once their audit rows are committed.
+    let reader = actor.clone();
     let rows: Vec<CaseWithPatient> = state
         .db
-        .transaction(move |conn| {
+        .run(move |conn| {
+            let actor = reader;
             let rows = match actor.role {
                 Some(Role::Nurse) => {
                     store::caseload_of_nurse(conn, &actor.id, &actor.practice_ids)?
@@ -406,12 +410,27 @@ pub async fn worklist(state: web::Data<AppState>, actor: Actor) -> AppResult<Htt
                 .into_iter()
                 .filter(|(case, _)| actor.practice_ids.contains(&case.practice_id))
                 .collect();
-            let reads: Vec<(&str, Option<&str>)> = rows
-                .iter()
-                .map(|(r, _)| (r.patient_id.as_str(), Some(r.id.as_str())))
-                .collect();
-            audit::record_reads(conn, &actor, "worklist.read", &reads, naive(now))?;
             Ok(rows)
+        })
+        .await?;
+    let reads: Vec<(String, String)> = rows
+        .iter()
+        .map(|(r, _)| (r.patient_id.clone(), r.id.clone()))
+        .collect();
+    state
+        .db
+        .transaction(move |conn| {
+            let reads: Vec<(&str, Option<&str>)> = reads
+                .iter()
+                .map(|(patient, case)| (patient.as_str(), Some(case.as_str())))
+                .collect();
+            Ok(audit::record_reads(
+                conn,
+                &actor,
+                "worklist.read",
+                &reads,
+                naive(now),
+            )?)
         })
         .await?;
     let mut items = rows

@@ -210,6 +210,7 @@ fn check_member(
         (status = 201, description = "Referred", body = Case,
             headers(("ETag" = String, description = "The version, for If-Match"))),
         (status = 403, description = "GPs and API clients of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient in the caller's practices", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The patient already has an open case, or objected to care-team sharing", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refer(
