@@ -90,7 +90,20 @@ pub async fn list(
     };
     let rows = state
         .db
-        .run(move |conn| Ok(store::list(conn, &filter)?))
+        .run(move |conn| {
+            let mut filter = filter;
+            // Rows are indexed by patient: a case is found through its patient. Cases are never
+            // deleted, so an unknown case has no rows.
+            if let Some(case_id) = &filter.case_id
+                && filter.patient_id.is_none()
+            {
+                match crate::db::cases::find(conn, case_id)? {
+                    Some(case) => filter.patient_id = Some(case.patient_id),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            Ok(store::list(conn, &filter)?)
+        })
         .await?;
     let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
     let items = rows
