@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Worklist latency under load: a seeded database of N patients (default 100,000), a release
-# server, and wrk sending GET /api/v1/worklist as 32 different nurses over 32 connections.
+# server, 32 nurses logged in, then
+#   1. open loop (examples/worklist_load.rs): each nurse on their own connection loads their
+#      worklist every second, then every 250 ms; latency counted from when each request was due;
+#   2. closed loop (wrk): 32 connections asking back to back, each request as the next nurse —
+#      the server's saturation throughput, and the latency of a queue that never empties.
 #
 #   bench/worklist.sh                                   # SQLite (a temp file)
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench bench/worklist.sh
@@ -19,7 +23,8 @@ port=${BENCH_PORT:-18090}
 command -v wrk >/dev/null || {
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
 }
-cargo build --release -q
+cargo build --release -q --bin sesame --example worklist_load
+load="$root/target/release/examples/worklist_load"
 bin="$root/target/release/sesame"
 work=$(mktemp -d /tmp/sesame-bench.XXXXXX)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -66,6 +71,9 @@ for token in open(sys.argv[1]).read().split():
 print(f"worklist sizes: min {min(sizes)}, mean {sum(sizes) / len(sizes):.0f}, max {max(sizes)} cases")
 PY
 
-echo "== warm-up (5 s), then $seconds s with $connections connections"
-TOKENS="$work/tokens" wrk -t2 -c"$connections" -d5s -s bench/worklist.lua "http://127.0.0.1:$port" >/dev/null
+echo "== open loop: warm-up (10 s), then $seconds s at each rate"
+"$load" "127.0.0.1:$port" "$work/tokens" 250 10 >/dev/null
+"$load" "127.0.0.1:$port" "$work/tokens" 1000 "$seconds"
+"$load" "127.0.0.1:$port" "$work/tokens" 250 "$seconds"
+echo "== closed loop: wrk, $connections connections, $seconds s"
 TOKENS="$work/tokens" wrk -t2 -c"$connections" -d"${seconds}s" --latency -s bench/worklist.lua "http://127.0.0.1:$port"

@@ -129,6 +129,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let shutdown = settings.shutdown_timeout_secs;
     let database = format!("{:?}", settings.database_url);
     let state = AppState::start(settings, Arc::new(SystemClock))?;
+    forget_old_idempotency_keys(state.clone());
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         .shutdown_timeout(shutdown)
@@ -137,6 +138,26 @@ async fn serve(settings: Settings) -> Result<(), String> {
     tracing::info!(%bind, %database, workers, "sesame serving; API docs at /docs/");
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish (up to the timeout).
     server.run().await.map_err(|e| format!("server error: {e}"))
+}
+
+/// `Idempotency-Key` responses are kept for a day (a retry comes within seconds or minutes); an
+/// hourly task forgets older ones.
+fn forget_old_idempotency_keys(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut every_hour = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            let before = crate::db::naive(state.clock.now() - chrono::Duration::days(1));
+            match state
+                .db
+                .run(move |conn| Ok(crate::db::idempotency::purge(conn, before)?))
+                .await
+            {
+                Ok(forgotten) => tracing::debug!(forgotten, "old idempotency keys forgotten"),
+                Err(error) => tracing::warn!(%error, "could not forget old idempotency keys"),
+            }
+        }
+    });
 }
 
 fn create_user(settings: Settings, args: CreateUser) -> Result<(), String> {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use sesame::domain::account::Role;
 
-use crate::common::{Resp, TestApp, bearer};
+use crate::common::{ClockNow, Resp, TestApp, bearer};
 
 pub struct Clinic {
     pub app: TestApp,
@@ -713,4 +713,23 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
     // A key that is not a token of visible characters is a malformed request.
     let bad_key = app.send(referral("a b", "Autre.")).await;
     bad_key.assert_problem(400);
+
+    // Kept responses are forgotten after a day (the server does it hourly).
+    let before = sesame::db::naive(app.clock.now_at() - Duration::hours(1));
+    let kept = app
+        .state
+        .db
+        .run(move |conn| Ok(sesame::db::idempotency::purge(conn, before)?))
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "nothing is a day old yet");
+    app.clock.advance(Duration::days(1) + Duration::hours(1));
+    let before = sesame::db::naive(app.clock.now_at() - Duration::days(1));
+    let forgotten = app
+        .state
+        .db
+        .run(move |conn| Ok(sesame::db::idempotency::purge(conn, before)?))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "the referral's key and the contact's");
 }

@@ -311,6 +311,16 @@ impl NowUtc for FixedClock {
     }
 }
 
+pub trait ClockNow {
+    fn now_at(&self) -> DateTime<Utc>;
+}
+
+impl ClockNow for FixedClock {
+    fn now_at(&self) -> DateTime<Utc> {
+        sesame::clock::Clock::now(self)
+    }
+}
+
 impl TestApp {
     /// A token for an account made by something else (the demo seed), with its password.
     pub async fn login_as(&self, email: &str) -> String {
