@@ -32,7 +32,7 @@ server=""
 
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   export DATABASE_URL="$BENCH_DATABASE_URL"
-  psql "$DATABASE_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+  PGOPTIONS='-c client_min_messages=warning' psql "$DATABASE_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
   export SESAME_JWT_SECRET="bench-secret-0123456789abcdef-0123456789"
 else
   export DATABASE_URL="sqlite://$work/bench.db"

@@ -350,6 +350,9 @@ pub fn seed(
         report.scores += batch.scores.len();
         write(&mut conn, &batch)?;
     }
+    // Fresh statistics for the query planners after a bulk load.
+    diesel::connection::SimpleConnection::batch_execute(&mut *conn, "ANALYZE")
+        .map_err(|e| format!("cannot analyse the demo data: {e}"))?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

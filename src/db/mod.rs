@@ -118,7 +118,7 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
 /// SQLite: a write transaction that finds the WAL this long (in pages) copies it back into the
 /// database itself, inside the request. The background checkpointer normally does it first.
 const AUTOCHECKPOINT_PAGES: u32 = 16_000;
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// SQLite: copies the WAL back into the database from a thread of its own, so that requests do
 /// not pay for it (a PASSIVE checkpoint waits for no reader or writer). Stops when the last
