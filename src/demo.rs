@@ -17,7 +17,7 @@ use crate::db::patients::PatientRow;
 use crate::db::practices::PracticeRow;
 use crate::db::{Db, DbConn, bulk, naive};
 use crate::domain::account::Role;
-use crate::domain::case::{Indication, Program, Substance, join_set};
+use crate::domain::case::{EventKind, Indication, Program, Substance, join_set};
 use crate::domain::instruments::{Instrument, Score, score};
 use crate::domain::pathway::{Cadences, ExitReason, Phase};
 
@@ -196,13 +196,19 @@ impl Generator {
     }
 }
 
-fn event(g: &mut Generator, case_id: &str, kind: &str, actor: &str, at: DateTime<Utc>) -> EventRow {
+fn event(
+    g: &mut Generator,
+    case_id: &str,
+    kind: EventKind,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> EventRow {
     EventRow {
         id: g.id(at),
         case_id: case_id.to_owned(),
         occurred_at: naive(at),
         recorded_at: naive(at),
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         actor_id: actor.to_owned(),
         from_phase: None,
         to_phase: None,
@@ -518,7 +524,7 @@ fn build_patient(
     let severity = g.rng.random_range(10..=24i64);
     let anxiety = g.rng.random_range(8..=20i64);
     let screening = g.answers(Instrument::Phq9, severity, false);
-    let mut referral = event(g, &case_id, "referral", &gp, referred_at);
+    let mut referral = event(g, &case_id, EventKind::Referral, &gp, referred_at);
     referral.to_phase = Some(Phase::Referred.as_str().to_owned());
     push_score(
         g,
@@ -555,7 +561,7 @@ fn build_patient(
     let baseline_gad7 = g.answers(Instrument::Gad7, anxiety, false);
     row.baseline_phq9 = Some(items_text(&baseline_phq9));
     row.baseline_gad7 = Some(items_text(&baseline_gad7));
-    let mut assessment = event(g, &case_id, "assessment", &nurse, assessed_at);
+    let mut assessment = event(g, &case_id, EventKind::Assessment, &nurse, assessed_at);
     assessment.from_phase = Some(Phase::Referred.as_str().to_owned());
     assessment.to_phase = Some(Phase::Active.as_str().to_owned());
     let assessment_id = assessment.id.clone();
@@ -601,7 +607,7 @@ fn build_patient(
         if monthly && !moved_to_rp {
             moved_to_rp = true;
             let from = relapse_prevention_from.unwrap_or(at);
-            let mut t = event(g, &case_id, "transition", &nurse, from);
+            let mut t = event(g, &case_id, EventKind::Transition, &nurse, from);
             t.from_phase = Some(Phase::Active.as_str().to_owned());
             t.to_phase = Some(Phase::RelapsePrevention.as_str().to_owned());
             batch.events.push(t);
@@ -671,7 +677,7 @@ fn build_patient(
             roll -= weight;
         }
         let from = row.phase.clone();
-        let mut t = event(g, &case_id, "transition", &nurse, episode_end);
+        let mut t = event(g, &case_id, EventKind::Transition, &nurse, episode_end);
         t.from_phase = Some(from);
         t.to_phase = Some(Phase::Closed.as_str().to_owned());
         t.exit_reason = Some(reason.as_str().to_owned());
@@ -796,7 +802,7 @@ fn push_contact(
         author_id: nurse.to_owned(),
         created_at: naive(at),
     });
-    let mut e = event(g, case_id, "contact", nurse, at);
+    let mut e = event(g, case_id, EventKind::Contact, nurse, at);
     e.contact_id = Some(contact_id);
     e.detail = Some(format!("outcome={outcome}"));
     let id = e.id.clone();

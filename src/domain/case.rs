@@ -82,6 +82,24 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a timeline entry records.
+    EventKind {
+        /// The GP's referral, with the screening.
+        Referral => "referral",
+        /// The nurse's initial assessment, with the baselines.
+        Assessment => "assessment",
+        /// A contact, completed or not, with any scores.
+        Contact => "contact",
+        /// A phase move (with the exit reason when closing).
+        Transition => "transition",
+        /// The nurse or the referring psychiatrist changed.
+        Reassignment => "reassignment",
+        /// A psychiatric review asked for or withdrawn.
+        Review => "review",
+    }
+);
+
 /// Stores a set as sorted, de-duplicated, comma-separated names.
 pub fn join_set<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> String {
     let mut sorted = values.to_vec();
@@ -256,6 +274,9 @@ mod tests {
         }
         for v in ContactOutcome::ALL {
             assert_eq!(ContactOutcome::parse(v.as_str()), Some(*v));
+        }
+        for v in EventKind::ALL {
+            assert_eq!(EventKind::parse(v.as_str()), Some(*v));
         }
         assert_eq!(Program::parse("Sesame"), None);
     }

@@ -15,7 +15,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases::{self as store, CaseFilter, CaseWithPatient};
 use crate::db::{naive, utc};
 use crate::domain::account::Role;
-use crate::domain::case::{Priority, weeks_in_treatment};
+use crate::domain::case::{EventKind, Priority, weeks_in_treatment};
 use crate::domain::pathway::{ExitReason, Flag, Phase};
 use crate::domain::policy::{Action, Actor, authorize};
 use crate::error::{AppError, AppResult};
@@ -226,8 +226,7 @@ pub async fn contacts(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: Uuid,
-    /// `referral`, `assessment`, `contact`, `transition`, `reassignment` or `review`.
-    pub kind: String,
+    pub kind: EventKind,
     /// When it happened (a contact or assessment may be logged after the fact).
     pub occurred_at: DateTime<Utc>,
     /// When it was written down.
@@ -319,7 +318,8 @@ pub async fn timeline(
                 .transpose()?;
             Ok(TimelineEntry {
                 id: parse_id(&e.id)?,
-                kind: e.kind,
+                kind: EventKind::parse(&e.kind)
+                    .ok_or_else(|| AppError::Internal("stored event kind unknown".to_owned()))?,
                 occurred_at: utc(e.occurred_at),
                 recorded_at: utc(e.recorded_at),
                 actor_id: parse_id(&e.actor_id)?,

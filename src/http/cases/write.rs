@@ -20,8 +20,8 @@ use crate::db::cases::{self as store, CaseRow, ContactRow, EventRow};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{
-    ContactMode, ContactOutcome, Indication, Program, RuleError, Substance, check_contact,
-    check_eligibility, check_indications, check_occurred_at, join_set,
+    ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance,
+    check_contact, check_eligibility, check_indications, check_occurred_at, join_set,
 };
 use crate::domain::instruments::{Instrument, Score};
 use crate::domain::pathway::{ExitReason, Move, Phase, allowed_transitions, next_phase};
@@ -162,7 +162,7 @@ fn trimmed(text: Option<String>) -> Option<String> {
 
 fn event(
     case_id: &str,
-    kind: &str,
+    kind: EventKind,
     actor: &Actor,
     occurred_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -172,7 +172,7 @@ fn event(
         case_id: case_id.to_owned(),
         occurred_at: naive(occurred_at),
         recorded_at: naive(now),
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         actor_id: actor.id.clone(),
         from_phase: None,
         to_phase: None,
@@ -334,7 +334,7 @@ pub async fn refer(
                 updated_at: naive(now),
             };
             store::insert(conn, &row)?;
-            let mut referral = event(&row.id, "referral", &actor, now, now);
+            let mut referral = event(&row.id, EventKind::Referral, &actor, now, now);
             referral.to_phase = Some(Phase::Referred.as_str().to_owned());
             referral.note = row.referral_note.clone();
             store::insert_event(conn, &referral)?;
@@ -505,14 +505,14 @@ pub async fn update(
                     detail.push(format!("psychiatrist_id={psychiatrist}"));
                     row.psychiatrist_id = Some(psychiatrist);
                 }
-                let mut e = event(&row.id, "reassignment", actor, now, now);
+                let mut e = event(&row.id, EventKind::Reassignment, actor, now, now);
                 e.detail = Some(detail.join(" "));
                 e.note = note.clone();
                 store::insert_event(conn, &e)?;
             }
             if let Some(requested) = body.review_requested {
                 row.review_requested = requested;
-                let mut e = event(&row.id, "review", actor, now, now);
+                let mut e = event(&row.id, EventKind::Review, actor, now, now);
                 e.detail = Some(format!("review_requested={requested}"));
                 e.note = note;
                 store::insert_event(conn, &e)?;
@@ -589,7 +589,7 @@ pub async fn assess(
                 .iter()
                 .find(|s| s.instrument == Instrument::Gad7)
                 .map(super::items_text);
-            let mut e = event(&row.id, "assessment", actor, occurred_at, now);
+            let mut e = event(&row.id, EventKind::Assessment, actor, occurred_at, now);
             e.from_phase = Some(phase.as_str().to_owned());
             e.to_phase = Some(Phase::Active.as_str().to_owned());
             store::insert_event(conn, &e)?;
@@ -695,7 +695,7 @@ pub async fn log_contact(
                 created_at: naive(now),
             };
             store::insert_contact(conn, &contact)?;
-            let mut e = event(&row.id, "contact", actor, body.occurred_at, now);
+            let mut e = event(&row.id, EventKind::Contact, actor, body.occurred_at, now);
             e.contact_id = Some(contact.id.clone());
             e.detail = Some(format!("outcome={}", contact.outcome));
             store::insert_event(conn, &e)?;
@@ -785,7 +785,7 @@ pub async fn transition(
                 row.closed_at = Some(naive(now));
                 row.exit_reason = body.exit_reason.map(|r| r.as_str().to_owned());
             }
-            let mut e = event(&row.id, "transition", actor, now, now);
+            let mut e = event(&row.id, EventKind::Transition, actor, now, now);
             e.from_phase = Some(from.as_str().to_owned());
             e.to_phase = Some(body.to.as_str().to_owned());
             e.exit_reason = row.exit_reason.clone();
