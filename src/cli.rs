@@ -39,6 +39,15 @@ pub enum Command {
     /// Demonstration data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// The outgoing email queue.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliver every message due now, once, and exit (for a deployment without `serve`'s sender).
+    Send,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +120,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(load_settings()?, args),
+        Command::Outbox(OutboxCommand::Send) => {
+            let state = AppState::start(load_settings()?, Arc::new(SystemClock))?;
+            let sender = crate::outbox::sender::Sender::new(state)?;
+            tracing::info!(mail = %sender.describe(), "outbox: one pass");
+            let report = sender.run_once().await.map_err(|e| e.to_string())?;
+            println!(
+                "{} sent, {} to retry, {} failed",
+                report.sent, report.retrying, report.failed
+            );
+            Ok(())
+        }
         Command::Demo(DemoCommand::Seed { patients, seed }) => {
             demo_seed(load_settings()?, patients as usize, seed)
         }
@@ -128,8 +148,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let workers = settings.workers;
     let shutdown = settings.shutdown_timeout_secs;
     let database = format!("{:?}", settings.database_url);
+    let background = settings.background_jobs;
+    let poll = settings.outbox_poll;
     let state = AppState::start(settings, Arc::new(SystemClock))?;
     forget_old_idempotency_keys(state.clone());
+    if background {
+        let sender = crate::outbox::sender::Sender::new(state.clone())?;
+        tracing::info!(mail = %sender.describe(), "outbox sender running");
+        sender.spawn(poll);
+    } else {
+        tracing::info!("background jobs off (SESAME_BACKGROUND_JOBS=false): no email is sent");
+    }
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         .shutdown_timeout(shutdown)

@@ -65,6 +65,13 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Secret(pub Vec<u8>);
 
+impl Secret {
+    /// The secret as text (environment values are text).
+    pub fn expose_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(…)")
@@ -95,6 +102,20 @@ pub struct Settings {
     pub lockout_minutes: Option<i64>,
     /// Due dates and flag thresholds of the pathway.
     pub cadences: Cadences,
+    /// `None`: emails are written as files in `data_dir/outbox-mail`.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// The application's address, for the links in emails.
+    pub public_url: String,
+    /// Dates in emails and the digest's local time are in this zone.
+    pub timezone: chrono_tz::Tz,
+    /// Local time of the daily digests.
+    pub digest_time: chrono::NaiveTime,
+    /// Run the outbox sender and the scheduler inside `serve`.
+    pub background_jobs: bool,
+    pub outbox_poll: Duration,
+    pub outbox_max_attempts: i32,
+    pub outbox_lease_secs: i64,
 }
 
 impl Settings {
@@ -121,6 +142,15 @@ impl Settings {
             lockout_threshold: 5,
             lockout_minutes: Some(15),
             cadences: Cadences::default(),
+            smtp_url: None,
+            mail_from: "Sésame <no-reply@sesame.invalid>".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            timezone: chrono_tz::Europe::Paris,
+            digest_time: chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap_or_default(),
+            background_jobs: true,
+            outbox_poll: Duration::from_secs(2),
+            outbox_max_attempts: 8,
+            outbox_lease_secs: 300,
         }
     }
 
@@ -305,6 +335,69 @@ impl Settings {
             "SESAME_LONG_EPISODE_DAYS",
             days,
             "days from 1 to 3650"
+        );
+        if let Some(url) = get("SESAME_SMTP_URL") {
+            if url.starts_with("smtp://") || url.starts_with("smtps://") {
+                s.smtp_url = Some(Secret(url.trim().as_bytes().to_vec()));
+            } else {
+                problems.push(
+                    "SESAME_SMTP_URL: expected smtp://[user:pass@]host[:port][?tls=required] or smtps://…"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(from) = get("SESAME_MAIL_FROM") {
+            if from.parse::<lettre::message::Mailbox>().is_ok() {
+                s.mail_from = from.trim().to_owned();
+            } else {
+                problems.push(
+                    "SESAME_MAIL_FROM: expected an address, e.g. Sésame <no-reply@example.fr>"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(url) = get("SESAME_PUBLIC_URL") {
+            if url.starts_with("http://") || url.starts_with("https://") {
+                s.public_url = url.trim().trim_end_matches('/').to_owned();
+            } else {
+                problems.push("SESAME_PUBLIC_URL: expected http(s)://host[/path]".to_owned());
+            }
+        }
+        parse_into!(
+            s.timezone,
+            "SESAME_TIMEZONE",
+            |v: &str| v.parse::<chrono_tz::Tz>().ok(),
+            "an IANA time zone such as Europe/Paris"
+        );
+        parse_into!(
+            s.digest_time,
+            "SESAME_DIGEST_TIME",
+            |v: &str| chrono::NaiveTime::parse_from_str(v, "%H:%M").ok(),
+            "a local time HH:MM"
+        );
+        parse_into!(
+            s.background_jobs,
+            "SESAME_BACKGROUND_JOBS",
+            parse_bool,
+            "true or false"
+        );
+        parse_into!(
+            s.outbox_poll,
+            "SESAME_OUTBOX_POLL_MS",
+            parse_millis,
+            "milliseconds, at least 1"
+        );
+        parse_into!(
+            s.outbox_max_attempts,
+            "SESAME_OUTBOX_MAX_ATTEMPTS",
+            |v: &str| v.parse().ok().filter(|n| (1..=100).contains(n)),
+            "attempts from 1 to 100"
+        );
+        parse_into!(
+            s.outbox_lease_secs,
+            "SESAME_OUTBOX_LEASE_SECS",
+            |v: &str| v.parse().ok().filter(|n| (10..=86_400).contains(n)),
+            "seconds from 10 to 86400"
         );
 
         if problems.is_empty() {

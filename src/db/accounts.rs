@@ -341,3 +341,19 @@ pub fn is_active_member(
     ))
     .get_result(conn)
 }
+
+/// The active accounts of `role` in a practice.
+pub fn active_members_with_role(
+    conn: &mut DbConn,
+    practice_id: &str,
+    role: &str,
+) -> QueryResult<Vec<String>> {
+    users::table
+        .inner_join(user_practices::table)
+        .filter(user_practices::practice_id.eq(practice_id))
+        .filter(users::role.eq(role))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)
+}

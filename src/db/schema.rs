@@ -199,6 +199,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        dedupe_key -> Text,
+        kind -> Text,
+        recipient -> Text,
+        recipient_user_id -> Nullable<Text>,
+        locale -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> practices (practice_id));
 diesel::joinable!(cases -> patients (patient_id));
 diesel::joinable!(scores -> cases (case_id));
@@ -218,4 +241,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     case_events,
     idempotency_keys,
+    outbox,
 );

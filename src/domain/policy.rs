@@ -52,10 +52,12 @@ pub enum Action {
     ReadAudit,
     /// Read one's own worklist (a nurse's caseload, a psychiatrist's cases, a GP's referrals).
     ReadWorklist,
+    /// Read the email queue and retry failed messages.
+    ManageOutbox,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
@@ -70,6 +72,7 @@ impl Action {
         Action::ReassignCase,
         Action::ReadAudit,
         Action::ReadWorklist,
+        Action::ManageOutbox,
     ];
 }
 
@@ -126,8 +129,10 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
     match action {
         ReadPractices if admin => Ok(Scope::All),
         ReadPractices => Ok(own),
-        ManagePractices | ManageUsers | ManageApiClients | ReadAudit if admin => Ok(Scope::All),
-        ManagePractices | ManageUsers | ManageApiClients | ReadAudit => Err(Denied),
+        ManagePractices | ManageUsers | ManageApiClients | ReadAudit | ManageOutbox if admin => {
+            Ok(Scope::All)
+        }
+        ManagePractices | ManageUsers | ManageApiClients | ReadAudit | ManageOutbox => Err(Denied),
         ReadUsers if admin => Ok(Scope::All),
         ReadUsers => one_of(&[Some(Role::Coordinator)]),
         // Clinical data: the care team of the practice, and its software. Admins and coordinators
@@ -182,17 +187,18 @@ mod tests {
             ReassignCase,
             ReadAudit,
             ReadWorklist,
+            ManageOutbox,
         ];
         // 'A' all practices, 'O' own practices, '-' refused; columns in the order of `actions`.
         let table: [(Option<Role>, &str); 8] = [
-            (Some(Role::Admin), "AAAAA-------A-"),
-            (Some(Role::Coordinator), "O-O-----------"),
-            (Some(Role::Gp), "O----OOOO--O-O"),
-            (Some(Role::Nurse), "O----O--OOOO-O"),
-            (Some(Role::Psychiatrist), "O----O--O-O--O"),
-            (Some(Role::Psychologist), "O----O--O-----"),
-            (Some(Role::SocialWorker), "O----O--O-----"),
-            (None, "O----OOOO-----"),
+            (Some(Role::Admin), "AAAAA-------A-A"),
+            (Some(Role::Coordinator), "O-O------------"),
+            (Some(Role::Gp), "O----OOOO--O-O-"),
+            (Some(Role::Nurse), "O----O--OOOO-O-"),
+            (Some(Role::Psychiatrist), "O----O--O-O--O-"),
+            (Some(Role::Psychologist), "O----O--O------"),
+            (Some(Role::SocialWorker), "O----O--O------"),
+            (None, "O----OOOO------"),
         ];
         assert_eq!(actions.len(), Action::ALL.len());
         for (role, row) in table {

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod patients;
 pub mod practices;
 pub mod users;
@@ -111,6 +112,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(cases::read::timeline)),
             )
             .service(resource("/worklist", &[Method::GET]).route(get().to(cases::read::worklist)))
+            .service(resource("/outbox", &[Method::GET]).route(get().to(outbox::list)))
+            .service(
+                resource("/outbox/{id}/retry", &[Method::POST]).route(post().to(outbox::retry)),
+            )
             .service(resource("/audit", &[Method::GET]).route(get().to(audit_log::list)))
             .default_service(web::to(ops::no_such_path)),
     );

@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{api_clients, audit_log, auth, cases, ops, patients, practices, users};
+use super::{api_clients, audit_log, auth, cases, ops, outbox, patients, practices, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,7 @@ use super::{api_clients, audit_log, auth, cases, ops, patients, practices, users
         cases::write::assess, cases::write::log_contact, cases::read::contacts,
         cases::write::transition, cases::read::timeline, cases::read::worklist,
         audit_log::list,
+        outbox::list, outbox::retry,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerScheme, &ProblemResponses),
@@ -39,6 +40,7 @@ use super::{api_clients, audit_log, auth, cases, ops, patients, practices, users
         (name = "organisation", description = "Practices, accounts and API clients"),
         (name = "patients", description = "Patients of the caller's practices (every access audited)"),
         (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist (every access audited)"),
+        (name = "outbox", description = "The outgoing email queue (admins)"),
         (name = "audit", description = "Who read or wrote which patient's data"),
     )
 )]

@@ -156,7 +156,8 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         scores,
         contacts,
         case_events,
-        idempotency_keys
+        idempotency_keys,
+        outbox
     );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();

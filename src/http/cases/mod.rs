@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::parse_id;
+use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseRow, ContactRow, ScoreRow, facts, optional_score, stored_score,
@@ -258,7 +259,9 @@ pub fn score_answers(
     }
 }
 
-/// Writes the scores measured at one event and brings the case's latest scores up to date.
+/// Writes the scores measured at one event, brings the case's latest scores up to date, and
+/// writes the safety-alert notices of a PHQ-9 with item 9 above 0.
+#[allow(clippy::too_many_arguments)]
 pub fn record_scores(
     conn: &mut DbConn,
     case: &mut CaseRow,
@@ -267,12 +270,15 @@ pub fn record_scores(
     measured_at: NaiveDateTime,
     context: &str,
     actor: &Actor,
+    settings: &Settings,
+    now: DateTime<Utc>,
 ) -> AppResult<()> {
     for s in scores {
+        let score_id = Uuid::now_v7().to_string();
         store::insert_score(
             conn,
             &ScoreRow {
-                id: Uuid::now_v7().to_string(),
+                id: score_id.clone(),
                 case_id: case.id.clone(),
                 event_id: event_id.to_owned(),
                 instrument: s.instrument.as_str().to_owned(),
@@ -285,6 +291,10 @@ pub fn record_scores(
                 recorded_by: actor.id.clone(),
             },
         )?;
+        // PHQ-9 item 9 above 0: the GP and the nurse are told at once, in this transaction.
+        if s.item9_positive() {
+            crate::outbox::notices::safety_alert(conn, settings, case, &score_id, now)?;
+        }
     }
     for instrument in [Instrument::Phq9, Instrument::Gad7] {
         if scores.iter().any(|s| s.instrument == instrument) {

@@ -238,6 +238,7 @@ pub async fn refer(
     }
     let now = state.clock.now();
     let cadences = state.settings.cadences;
+    let settings = state.settings.clone();
     let referring_gp = match (actor.role, body.referring_gp_id) {
         (Some(Role::Gp), Some(id)) if id.to_string() != actor.id => {
             return Err(AppError::invalid(
@@ -346,6 +347,8 @@ pub async fn refer(
                 naive(now),
                 "screening",
                 &actor,
+                &settings,
+                now,
             )?;
             refresh_derived(&mut row, &cadences)?;
             store::save(conn, &row, 1)?;
@@ -557,6 +560,7 @@ pub async fn assess(
     let now = state.clock.now();
     let occurred_at = body.occurred_at.unwrap_or(now);
     let care_plan = body.care_plan.trim().to_owned();
+    let settings = state.settings.clone();
     change_case(
         &state,
         actor,
@@ -601,6 +605,8 @@ pub async fn assess(
                 naive(occurred_at),
                 "assessment",
                 actor,
+                &settings,
+                now,
             )?;
             Ok(())
         },
@@ -666,6 +672,7 @@ pub async fn log_contact(
         body.occurred_at,
         body.next_planned_at,
     )?;
+    let settings = state.settings.clone();
     change_case(
         &state,
         actor,
@@ -699,7 +706,17 @@ pub async fn log_contact(
             e.contact_id = Some(contact.id.clone());
             e.detail = Some(format!("outcome={}", contact.outcome));
             store::insert_event(conn, &e)?;
-            record_scores(conn, row, &e.id, &scores, contact.occurred_at, "contact", actor)?;
+            record_scores(
+                conn,
+                row,
+                &e.id,
+                &scores,
+                contact.occurred_at,
+                "contact",
+                actor,
+                &settings,
+                now,
+            )?;
             if body.outcome == ContactOutcome::Completed
                 && row.last_completed_contact_at.is_none_or(|last| last < contact.occurred_at)
             {

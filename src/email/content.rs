@@ -1,0 +1,384 @@
+//! What the registry's emails say, compiled into the binary. Ordinary email is not a secure health
+//! channel (PATHWAY.md §5): a message says what to do and links into the application — never a
+//! patient's name or identifier beyond an opaque case link, a score, an instrument, a diagnosis or
+//! a symptom. French by default, English on the user's preference; dates in the program's time
+//! zone; text and HTML.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::account::Locale;
+
+/// The reasons the registry writes to someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// To the case's GP and nurse: a case needs attention now (a safety alert, without its
+    /// content).
+    CaseNeedsAttention { case_id: String },
+    /// A nurse's daily digest: counts only.
+    NurseDigest {
+        day: NaiveDate,
+        overdue: usize,
+        due_soon: usize,
+        assessments_waiting: usize,
+    },
+    /// To a patient who gave an email and consented: a neutral reminder of tomorrow's appointment.
+    PatientReminder { at: DateTime<Utc> },
+}
+
+impl Notice {
+    /// The `kind` kept on the outbox row.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::CaseNeedsAttention { .. } => "case_attention",
+            Notice::NurseDigest { .. } => "nurse_digest",
+            Notice::PatientReminder { .. } => "patient_reminder",
+        }
+    }
+}
+
+/// A message ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Words that must never appear in an email (PATHWAY.md §5 and the reminder issue), lower case.
+pub const FORBIDDEN_WORDS: [&str; 10] = [
+    "psychiatr",
+    "mental health",
+    "santé mentale",
+    "sante mentale",
+    "depression",
+    "dépression",
+    "anxiety",
+    "anxiété",
+    "anxiete",
+    "suicid",
+];
+
+/// The first forbidden word a message contains, if any.
+pub fn forbidden_word(message: &Rendered) -> Option<&'static str> {
+    let all = format!("{}\n{}\n{}", message.subject, message.text, message.html).to_lowercase();
+    FORBIDDEN_WORDS.into_iter().find(|w| all.contains(w))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One sentence (or a few lines), a link, a signature: the same in text and HTML.
+fn compose(
+    subject: String,
+    lines: Vec<String>,
+    link: String,
+    link_label: &str,
+    sign: &str,
+) -> Rendered {
+    let text = format!(
+        "{}\n\n{link_label} : {link}\n\n-- \n{sign}\n",
+        lines.join("\n")
+    );
+    let paragraphs: String = lines
+        .iter()
+        .map(|l| format!("<p>{}</p>", escape(l)))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>{paragraphs}<p><a href=\"{}\">{}</a></p><p>-- <br>{}</p></body></html>",
+        escape(&subject),
+        escape(&link),
+        escape(link_label),
+        escape(sign)
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+fn french_day(day: NaiveDate) -> String {
+    const DAYS: [&str; 7] = [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ];
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    format!(
+        "{} {} {} {}",
+        DAYS[day.weekday().num_days_from_monday() as usize],
+        day.day(),
+        MONTHS[day.month0() as usize],
+        day.year()
+    )
+}
+
+fn english_day(day: NaiveDate) -> String {
+    day.format("%A %-d %B %Y").to_string()
+}
+
+fn count(locale: Locale, n: usize, fr: (&str, &str), en: (&str, &str)) -> String {
+    let (one, many) = match locale {
+        Locale::Fr => fr,
+        Locale::En => en,
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Renders a notice for one recipient.
+pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Rendered {
+    let base = public_url.trim_end_matches('/');
+    let (sign, open) = match locale {
+        Locale::Fr => ("Sésame — message automatique, ne pas répondre.", "Ouvrir"),
+        Locale::En => ("Sésame — automatic message, do not reply.", "Open"),
+    };
+    match notice {
+        Notice::CaseNeedsAttention { case_id } => {
+            let link = format!("{base}/cases/{case_id}");
+            match locale {
+                Locale::Fr => compose(
+                    "Sésame : un dossier demande votre attention".to_owned(),
+                    vec![
+                        "Un dossier que vous suivez demande votre attention sans attendre."
+                            .to_owned(),
+                        "Connectez-vous à Sésame pour en prendre connaissance.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+                Locale::En => compose(
+                    "Sésame: a case needs your attention".to_owned(),
+                    vec![
+                        "A case you follow needs your attention now.".to_owned(),
+                        "Sign in to Sésame to see it.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+            }
+        }
+        Notice::NurseDigest {
+            day,
+            overdue,
+            due_soon,
+            assessments_waiting,
+        } => {
+            let link = format!("{base}/worklist");
+            let (subject, intro, items) = match locale {
+                Locale::Fr => (
+                    format!("Sésame : votre journée du {}", french_day(*day)),
+                    "Votre liste de travail aujourd'hui :".to_owned(),
+                    vec![
+                        format!(
+                            "- {} en retard",
+                            count(locale, *overdue, ("suivi", "suivis"), ("", ""))
+                        ),
+                        format!(
+                            "- {} dans les 2 jours",
+                            count(
+                                locale,
+                                *due_soon,
+                                ("suivi prévu", "suivis prévus"),
+                                ("", "")
+                            )
+                        ),
+                        format!(
+                            "- {} en attente",
+                            count(
+                                locale,
+                                *assessments_waiting,
+                                ("évaluation initiale", "évaluations initiales"),
+                                ("", "")
+                            )
+                        ),
+                    ],
+                ),
+                Locale::En => (
+                    format!("Sésame: your day, {}", english_day(*day)),
+                    "Your worklist today:".to_owned(),
+                    vec![
+                        format!(
+                            "- {} overdue",
+                            count(locale, *overdue, ("", ""), ("follow-up", "follow-ups"))
+                        ),
+                        format!(
+                            "- {} due within 2 days",
+                            count(locale, *due_soon, ("", ""), ("follow-up", "follow-ups"))
+                        ),
+                        format!(
+                            "- {} waiting",
+                            count(
+                                locale,
+                                *assessments_waiting,
+                                ("", ""),
+                                ("initial assessment", "initial assessments")
+                            )
+                        ),
+                    ],
+                ),
+            };
+            let mut lines = vec![intro];
+            lines.extend(items);
+            compose(subject, lines, link, open, sign)
+        }
+        Notice::PatientReminder { at } => {
+            let local = at.with_timezone(&zone);
+            let link = base.to_owned();
+            match locale {
+                Locale::Fr => compose(
+                    "Rappel de votre rendez-vous de demain".to_owned(),
+                    vec![
+                        "Bonjour,".to_owned(),
+                        format!(
+                            "Nous vous rappelons votre rendez-vous de suivi prévu le {} à {}.",
+                            french_day(local.date_naive()),
+                            local.format("%H:%M")
+                        ),
+                        "En cas d'empêchement, merci de prévenir votre cabinet.".to_owned(),
+                    ],
+                    link,
+                    "Cabinet",
+                    "Message automatique, ne pas répondre.",
+                ),
+                Locale::En => compose(
+                    "Reminder of your appointment tomorrow".to_owned(),
+                    vec![
+                        "Hello,".to_owned(),
+                        format!(
+                            "This is a reminder of your follow-up appointment on {} at {}.",
+                            english_day(local.date_naive()),
+                            local.format("%H:%M")
+                        ),
+                        "If you cannot attend, please let your practice know.".to_owned(),
+                    ],
+                    link,
+                    "Practice",
+                    "Automatic message, do not reply.",
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_notice() -> Vec<Notice> {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        vec![
+            Notice::CaseNeedsAttention {
+                case_id: "0190a7c2-0000-7000-8000-000000000001".to_owned(),
+            },
+            Notice::NurseDigest {
+                day,
+                overdue: 3,
+                due_soon: 1,
+                assessments_waiting: 0,
+            },
+            Notice::PatientReminder {
+                at: day.and_hms_opt(13, 30, 0).unwrap().and_utc(),
+            },
+        ]
+    }
+
+    #[test]
+    fn no_message_carries_a_forbidden_word() {
+        for notice in every_notice() {
+            for locale in [Locale::Fr, Locale::En] {
+                let m = render(
+                    &notice,
+                    locale,
+                    "https://sesame.example.fr/",
+                    chrono_tz::Europe::Paris,
+                );
+                assert_eq!(forbidden_word(&m), None, "{m:?}");
+                assert!(!m.subject.is_empty() && m.text.contains("https://sesame.example.fr"));
+                assert!(m.html.starts_with("<!DOCTYPE html>"));
+            }
+        }
+        let leaky = Rendered {
+            subject: "Suivi".into(),
+            text: "Score de Dépression".into(),
+            html: String::new(),
+        };
+        assert_eq!(forbidden_word(&leaky), Some("dépression"));
+    }
+
+    #[test]
+    fn french_by_default_english_on_request_dates_in_paris() {
+        let notices = every_notice();
+        let fr = render(
+            &notices[1],
+            Locale::Fr,
+            "http://x",
+            chrono_tz::Europe::Paris,
+        );
+        assert_eq!(
+            fr.subject,
+            "Sésame : votre journée du mardi 24 novembre 2026"
+        );
+        assert!(fr.text.contains("3 suivis en retard"), "{}", fr.text);
+        assert!(
+            fr.text.contains("1 suivi prévu dans les 2 jours"),
+            "{}",
+            fr.text
+        );
+        assert!(fr.text.contains("http://x/worklist"));
+        let en = render(
+            &notices[1],
+            Locale::En,
+            "http://x",
+            chrono_tz::Europe::Paris,
+        );
+        assert_eq!(en.subject, "Sésame: your day, Tuesday 24 November 2026");
+        assert!(
+            en.text.contains("0 initial assessments waiting"),
+            "{}",
+            en.text
+        );
+        // 13:30 UTC is 14:30 in Paris in November.
+        let reminder = render(
+            &notices[2],
+            Locale::Fr,
+            "http://x",
+            chrono_tz::Europe::Paris,
+        );
+        assert!(
+            reminder.text.contains("mardi 24 novembre 2026 à 14:30"),
+            "{}",
+            reminder.text
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        let m = compose(
+            "a<b".into(),
+            vec!["x & y".into()],
+            "http://h/?a=1&b=2".into(),
+            "Open",
+            "s",
+        );
+        assert!(m.html.contains("a&lt;b") && m.html.contains("x &amp; y"));
+        assert!(m.html.contains("href=\"http://h/?a=1&amp;b=2\""));
+    }
+}

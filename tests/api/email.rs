@@ -1,0 +1,220 @@
+//! Emails through the outbox to a real SMTP server on loopback: the right people, once, in their
+//! language, valid MIME, no clinical content; an SMTP outage loses nothing.
+
+use chrono::Duration;
+use serde_json::json;
+use sesame::domain::account::Role;
+use sesame::email::content::FORBIDDEN_WORDS;
+use sesame::outbox::sender::{PassReport, Sender};
+
+use crate::common::TestApp;
+use crate::smtp::{Received, SmtpServer};
+
+struct Team {
+    app: TestApp,
+    gp: String,
+    nurse: String,
+    admin: String,
+}
+
+async fn team(smtp: &SmtpServer) -> Team {
+    let url = smtp.url();
+    let app = TestApp::with(move |s| {
+        s.smtp_url = Some(sesame::config::Secret(url.into_bytes()));
+        s.public_url = "https://sesame.example.fr".to_owned();
+        s.outbox_max_attempts = 3;
+    })
+    .await;
+    let admin = app.admin().await;
+    let practice = app.practice(&admin, "Cabinet Voltaire").await;
+    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
+    let nurse_id = app
+        .user("nurse@example.fr", Role::Nurse, &[&practice])
+        .await;
+    // The nurse reads English.
+    app.patch(
+        &format!("/api/v1/users/{nurse_id}"),
+        &admin,
+        json!({"locale": "en"}),
+    )
+    .await
+    .assert_status(200);
+    Team {
+        gp: app.token("gp@example.fr").await,
+        nurse: app.token("nurse@example.fr").await,
+        admin,
+        app,
+    }
+}
+
+/// A referral whose screening PHQ-9 answers item 9 above 0.
+async fn refer_with_alert(t: &Team, external_id: &str) -> String {
+    let patient = t
+        .app
+        .post(
+            "/api/v1/patients",
+            Some(&t.gp),
+            json!({"external_id": external_id, "family_name": "Zéphyrin", "given_names": "Anatole",
+                   "birth_date": "1975-03-09", "sex": "M", "consent": "informed"}),
+        )
+        .await;
+    patient.assert_status(201);
+    let case = t
+        .app
+        .post(
+            "/api/v1/cases",
+            Some(&t.gp),
+            json!({"patient_id": patient.body["id"], "program": "sesame",
+                   "indications": ["depression"],
+                   "screening": {"phq9": [3, 3, 2, 2, 2, 2, 1, 1, 2]}}),
+        )
+        .await;
+    case.assert_status(201);
+    case.body["id"].as_str().unwrap().to_owned()
+}
+
+/// No name, score, instrument or forbidden word in anything a server received.
+fn assert_clean(messages: &[Received]) {
+    for m in messages {
+        let all = format!("{}\n{}\n{}", m.subject, m.text, m.html).to_lowercase();
+        for word in
+            FORBIDDEN_WORDS
+                .iter()
+                .chain(&["zéphyrin", "anatole", "phq", "gad", "score", "item"])
+        {
+            assert!(!all.contains(word), "{word:?} in {m:?}");
+        }
+        assert_eq!(m.defects, 0, "MIME defects in {m:?}");
+        assert_eq!(m.content_type, "multipart/alternative");
+        assert!(m.text.contains("https://sesame.example.fr/"), "{m:?}");
+        assert!(
+            m.html.contains("<a href=\"https://sesame.example.fr/"),
+            "{m:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_safety_alert_reaches_the_gp_and_the_nurse_once_in_their_language() {
+    let smtp = SmtpServer::start();
+    let t = team(&smtp).await;
+    let case = refer_with_alert(&t, "DOS-1").await;
+    let sender = Sender::new(t.app.state.clone()).unwrap();
+    let pass = sender.run_once().await.unwrap();
+    assert_eq!(
+        pass,
+        PassReport {
+            sent: 2,
+            retrying: 0,
+            failed: 0
+        }
+    );
+    // A second pass sends nothing again.
+    assert_eq!(sender.run_once().await.unwrap(), PassReport::default());
+
+    let mut messages = smtp.messages();
+    messages.sort_by(|a, b| a.to.cmp(&b.to));
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].to, "gp@example.fr");
+    assert_eq!(
+        messages[0].subject,
+        "Sésame : un dossier demande votre attention"
+    );
+    assert_eq!(messages[1].to, "nurse@example.fr");
+    assert_eq!(messages[1].subject, "Sésame: a case needs your attention");
+    assert!(messages[1].text.contains(&format!("/cases/{case}")));
+    assert_ne!(messages[0].message_id, messages[1].message_id);
+    assert_clean(&messages);
+
+    // The admin sees them as sent.
+    let sent = t.app.get("/api/v1/outbox?status=sent", &t.admin).await;
+    sent.assert_status(200);
+    assert_eq!(sent.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(sent.body["items"][0]["kind"], "case_attention");
+    t.app
+        .get("/api/v1/outbox", &t.nurse)
+        .await
+        .assert_problem(403);
+}
+
+#[actix_web::test]
+async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_once() {
+    let mut smtp = SmtpServer::start();
+    let t = team(&smtp).await;
+    smtp.stop();
+    // The referral commits although no email can leave.
+    refer_with_alert(&t, "DOS-1").await;
+    refer_with_alert(&t, "DOS-2").await;
+    let sender = Sender::new(t.app.state.clone()).unwrap();
+    let pass = sender.run_once().await.unwrap();
+    assert_eq!(
+        pass,
+        PassReport {
+            sent: 0,
+            retrying: 4,
+            failed: 0
+        }
+    );
+    let waiting = t.app.get("/api/v1/outbox?status=pending", &t.admin).await;
+    let items = waiting.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(
+        items[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
+    assert_eq!(items[0]["attempts"], 1);
+    // Not before the backoff is over.
+    assert_eq!(sender.run_once().await.unwrap(), PassReport::default());
+
+    smtp.resume();
+    t.app.clock.advance(Duration::seconds(31));
+    let pass = sender.run_once().await.unwrap();
+    assert_eq!(pass.sent, 4);
+    assert_eq!(sender.run_once().await.unwrap(), PassReport::default());
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4, "each exactly once");
+    assert_clean(&messages);
+}
+
+#[actix_web::test]
+async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_retried() {
+    let mut smtp = SmtpServer::start();
+    let t = team(&smtp).await;
+    smtp.stop();
+    refer_with_alert(&t, "DOS-1").await;
+    let sender = Sender::new(t.app.state.clone()).unwrap();
+    // Three attempts (the setting), 30 s then 60 s apart.
+    for wait in [0, 31, 61] {
+        t.app.clock.advance(Duration::seconds(wait));
+        sender.run_once().await.unwrap();
+    }
+    let failed = t.app.get("/api/v1/outbox?status=failed", &t.admin).await;
+    let items = failed.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["attempts"], 3);
+    assert!(items[0]["last_error"].is_string());
+
+    smtp.resume();
+    let id = items[0]["id"].as_str().unwrap();
+    let retried = t
+        .app
+        .post(
+            &format!("/api/v1/outbox/{id}/retry"),
+            Some(&t.admin),
+            json!({}),
+        )
+        .await;
+    retried.assert_status(200);
+    assert_eq!(retried.body["status"], "pending");
+    t.app
+        .post(
+            &format!("/api/v1/outbox/{id}/retry"),
+            Some(&t.admin),
+            json!({}),
+        )
+        .await
+        .assert_problem(409);
+    assert_eq!(sender.run_once().await.unwrap().sent, 1);
+    assert_eq!(smtp.messages().len(), 1);
+}
