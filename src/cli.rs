@@ -42,6 +42,20 @@ pub enum Command {
     /// The outgoing email queue.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Daily digests and patient reminders.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Write one day's digests and reminders into the outbox (for cron; running a day twice
+    /// writes nothing twice). The sender delivers them.
+    Run {
+        /// The local day (YYYY-MM-DD, in SESAME_TIMEZONE); default today.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +145,24 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Reminders(RemindersCommand::Run { date }) => {
+            let state = AppState::start(load_settings()?, Arc::new(SystemClock))?;
+            let day = date.unwrap_or_else(|| {
+                state
+                    .clock
+                    .now()
+                    .with_timezone(&state.settings.timezone)
+                    .date_naive()
+            });
+            let report = crate::outbox::digests::run_day_now(&state, day)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{day}: {} nurse digests and {} patient reminders written",
+                report.nurse_digests, report.patient_reminders
+            );
+            Ok(())
+        }
         Command::Demo(DemoCommand::Seed { patients, seed }) => {
             demo_seed(load_settings()?, patients as usize, seed)
         }
@@ -156,6 +188,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         let sender = crate::outbox::sender::Sender::new(state.clone())?;
         tracing::info!(mail = %sender.describe(), "outbox sender running");
         sender.spawn(poll);
+        crate::outbox::digests::spawn_scheduler(state.clone());
     } else {
         tracing::info!("background jobs off (SESAME_BACKGROUND_JOBS=false): no email is sent");
     }

@@ -357,3 +357,41 @@ pub fn active_members_with_role(
         .order(users::id)
         .load(conn)
 }
+
+/// An account to write to, with its practices.
+#[derive(Debug, Clone)]
+pub struct Correspondent {
+    pub id: String,
+    pub email: String,
+    pub locale: String,
+    pub practice_ids: Vec<String>,
+}
+
+/// Every active account of `role`, with its email, locale and practices.
+pub fn active_with_role(conn: &mut DbConn, role: &str) -> QueryResult<Vec<Correspondent>> {
+    let people: Vec<(String, String, String)> = users::table
+        .filter(users::role.eq(role))
+        .filter(users::active.eq(true))
+        .select((users::id, users::email, users::locale))
+        .order(users::id)
+        .load(conn)?;
+    let memberships: Vec<(String, String)> = user_practices::table
+        .inner_join(users::table)
+        .filter(users::role.eq(role))
+        .filter(users::active.eq(true))
+        .select((user_practices::user_id, user_practices::practice_id))
+        .load(conn)?;
+    let mut by_user: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, practice) in memberships {
+        by_user.entry(user).or_default().push(practice);
+    }
+    Ok(people
+        .into_iter()
+        .map(|(id, email, locale)| Correspondent {
+            practice_ids: by_user.remove(&id).unwrap_or_default(),
+            id,
+            email,
+            locale,
+        })
+        .collect())
+}

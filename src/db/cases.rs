@@ -453,3 +453,47 @@ pub fn events_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<EventRow>>
         .select(EventRow::as_select())
         .load(conn)
 }
+
+/// What the daily digests count of an open case.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct OpenCaseDue {
+    pub practice_id: String,
+    pub nurse_id: Option<String>,
+    pub phase: String,
+    pub due_on: Option<NaiveDate>,
+}
+
+pub fn open_case_dues(conn: &mut DbConn) -> QueryResult<Vec<OpenCaseDue>> {
+    cases::table
+        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .select((
+            cases::practice_id,
+            cases::nurse_id,
+            cases::phase,
+            cases::due_on,
+        ))
+        .load(conn)
+}
+
+/// A contact planned in `[from, to)` on an open case, with the patient's email when they gave one
+/// and did not object to the care team's messages: (case id, planned at, email).
+pub fn planned_contacts_to_remind(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime, String)>> {
+    let rows: Vec<(String, Option<NaiveDateTime>, Option<String>)> = contacts::table
+        .inner_join(cases::table.inner_join(patients::table))
+        .filter(contacts::next_planned_at.ge(from))
+        .filter(contacts::next_planned_at.lt(to))
+        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(patients::email.is_not_null())
+        .filter(patients::consent_status.eq("informed"))
+        .select((cases::id, contacts::next_planned_at, patients::email))
+        .order((cases::id, contacts::next_planned_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(case, at, email)| Some((case, at?, email?)))
+        .collect())
+}

@@ -241,7 +241,7 @@ pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Re
         }
         Notice::PatientReminder { at } => {
             let local = at.with_timezone(&zone);
-            let link = base.to_owned();
+            let link = format!("{base}/");
             match locale {
                 Locale::Fr => compose(
                     "Rappel de votre rendez-vous de demain".to_owned(),

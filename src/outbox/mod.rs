@@ -1,6 +1,7 @@
 //! The transactional outbox: `notices` writes messages in the transaction of the event that causes
 //! them; `sender` delivers them, retrying with backoff, never twice on purpose.
 
+pub mod digests;
 pub mod notices;
 pub mod sender;
 

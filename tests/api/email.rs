@@ -218,3 +218,113 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
     assert_eq!(sender.run_once().await.unwrap().sent, 1);
     assert_eq!(smtp.messages().len(), 1);
 }
+
+#[actix_web::test]
+async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinical() {
+    let smtp = SmtpServer::start();
+    let t = team(&smtp).await;
+    let app = &t.app;
+    // A nurse of another practice, with nothing to do, gets no digest.
+    let elsewhere = app.practice(&t.admin, "MSP des Lilas").await;
+    app.user("idle@example.fr", Role::Nurse, &[&elsewhere])
+        .await;
+
+    // One referral with an alert, assessed at once; another waiting for its assessment.
+    let alerted = refer_with_alert(&t, "DOS-1").await;
+    refer_with_alert(&t, "DOS-2").await;
+    app.post(
+        &format!("/api/v1/cases/{alerted}/assessment"),
+        Some(&t.nurse),
+        json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 1], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
+    )
+    .await
+    .assert_status(200);
+    // The patient gave an email: the contact planned for tomorrow (Paris) gets a reminder.
+    let patient = app
+        .get(&format!("/api/v1/cases/{alerted}"), &t.gp)
+        .await
+        .body["patient_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/api/v1/patients/{patient}"),
+        &t.gp,
+        json!({"email": "anatole.z@example.org"}),
+    )
+    .await
+    .assert_status(200);
+    app.post(
+        &format!("/api/v1/cases/{alerted}/contacts"),
+        Some(&t.nurse),
+        json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed",
+               "phq9": [2, 2, 2, 2, 2, 1, 1, 1, 0], "next_planned_at": "2026-11-24T13:00:00Z"}),
+    )
+    .await
+    .assert_status(201);
+
+    // Three weeks on, the active case is overdue and the referral still waits.
+    app.clock.advance(Duration::days(20));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 13).unwrap();
+    let first = sesame::outbox::digests::run_day_now(&app.state, day)
+        .await
+        .unwrap();
+    assert_eq!(first.nurse_digests, 1, "only the nurse with work");
+    assert_eq!(
+        first.patient_reminders, 0,
+        "nothing planned for 14 December"
+    );
+    // The day before the planned contact (23 November, Paris): the reminder.
+    let eve = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let reminders = sesame::outbox::digests::run_day_now(&app.state, eve)
+        .await
+        .unwrap();
+    assert_eq!(reminders.patient_reminders, 1);
+    // Running the days again writes nothing twice.
+    for d in [day, eve] {
+        let again = sesame::outbox::digests::run_day_now(&app.state, d)
+            .await
+            .unwrap();
+        assert_eq!(again, sesame::outbox::digests::DayReport::default());
+    }
+
+    let sender = Sender::new(app.state.clone()).unwrap();
+    sender.run_once().await.unwrap();
+    let messages = smtp.messages();
+    let digest: Vec<&Received> = messages
+        .iter()
+        .filter(|m| m.subject.starts_with("Sésame: your day"))
+        .collect();
+    // The 13 December one, and the 23 November one (the referral was waiting then too).
+    assert_eq!(digest.len(), 2, "{messages:#?}");
+    let digest: Vec<&Received> = digest
+        .into_iter()
+        .filter(|m| m.subject == "Sésame: your day, Sunday 13 December 2026")
+        .collect();
+    assert_eq!(digest[0].to, "nurse@example.fr");
+    assert!(
+        digest[0].text.contains("1 follow-up overdue"),
+        "{}",
+        digest[0].text
+    );
+    assert!(
+        digest[0].text.contains("1 initial assessment waiting"),
+        "{}",
+        digest[0].text
+    );
+    let reminder: Vec<&Received> = messages
+        .iter()
+        .filter(|m| m.to == "anatole.z@example.org")
+        .collect();
+    assert_eq!(reminder.len(), 1);
+    assert!(
+        reminder[0].text.contains("mardi 24 novembre 2026 à 14:00"),
+        "{}",
+        reminder[0].text
+    );
+    assert!(!messages.iter().any(|m| m.to == "idle@example.fr"));
+    // Alerts (two referrals and the assessment, each to the GP and the nurse), two digests, the
+    // reminder: every one exactly once, every one clean.
+    assert_eq!(messages.len(), 9);
+    assert_clean(&messages);
+}
