@@ -105,16 +105,24 @@ pub type PooledConn = r2d2::PooledConnection<ConnectionOpener>;
 
 /// Applies the pending migrations of the connection's backend; returns how many ran.
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
+    type Failure = Box<dyn std::error::Error + Send + Sync>;
+    // Several processes may start at once on a fresh database (two servers, a command): each
+    // migrates under a lock, so the first applies and the others find nothing pending.
     let result = match conn {
-        DbConn::Postgres(pg) => pg
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
-        DbConn::Sqlite(sqlite) => sqlite
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len()),
+        DbConn::Postgres(pg) => pg.transaction::<_, Failure, _>(|pg| {
+            pg.batch_execute("SELECT pg_advisory_xact_lock(7170101)")?;
+            Ok(pg.run_pending_migrations(POSTGRES_MIGRATIONS)?.len())
+        }),
+        DbConn::Sqlite(sqlite) => sqlite.immediate_transaction::<_, Failure, _>(|sqlite| {
+            Ok(sqlite.run_pending_migrations(SQLITE_MIGRATIONS)?.len())
+        }),
     };
     result.map_err(|error| error.to_string())
 }
+
+/// A write that changes nothing but takes SQLite's write lock for the transaction.
+const SQLITE_TAKE_WRITE_LOCK: &str =
+    "UPDATE __diesel_schema_migrations SET version = version WHERE 0";
 
 /// SQLite: a write transaction that finds the WAL this long (in pages) copies it back into the
 /// database itself, inside the request. The background checkpointer normally does it first.
@@ -239,7 +247,16 @@ impl Db {
             let _turn = writer
                 .as_ref()
                 .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            conn.transaction(work)
+            conn.transaction(|conn| {
+                if matches!(conn, DbConn::Sqlite(_)) {
+                    // Take the write lock first, as BEGIN IMMEDIATE would: a transaction that read
+                    // before writing cannot upgrade once another process (a second server, a
+                    // command) has written, and fails at once; waiting for the lock is what
+                    // busy_timeout is for.
+                    conn.batch_execute(SQLITE_TAKE_WRITE_LOCK)?;
+                }
+                work(conn)
+            })
         })
         .await
     }

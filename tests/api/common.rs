@@ -322,6 +322,11 @@ impl ClockNow for FixedClock {
 }
 
 impl TestApp {
+    /// The database this app runs on (for other processes to share).
+    pub fn database(&self) -> &TestDatabase {
+        &self._db
+    }
+
     /// A token for an account made by something else (the demo seed), with its password.
     pub async fn login_as(&self, email: &str) -> String {
         let resp = self

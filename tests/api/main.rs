@@ -10,5 +10,6 @@ mod email;
 mod errors;
 mod matrix;
 mod organisation;
+mod outbox_faults;
 mod patients;
 mod smtp;
