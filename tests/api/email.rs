@@ -328,3 +328,36 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
     assert_eq!(messages.len(), 9);
     assert_clean(&messages);
 }
+
+#[actix_web::test]
+async fn without_smtp_messages_are_written_as_eml_files_in_the_data_directory() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let practice = app.practice(&admin, "Cabinet Voltaire").await;
+    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
+    app.user("nurse@example.fr", Role::Nurse, &[&practice])
+        .await;
+    let t = Team {
+        gp: app.token("gp@example.fr").await,
+        nurse: String::new(),
+        admin,
+        app,
+    };
+    refer_with_alert(&t, "DOS-1").await;
+    let sender = Sender::new(t.app.state.clone()).unwrap();
+    assert!(
+        sender.describe().contains("outbox-mail"),
+        "{}",
+        sender.describe()
+    );
+    assert_eq!(sender.run_once().await.unwrap().sent, 2);
+    let folder = t.app.database().data_dir().join("outbox-mail");
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 2);
+    let raw = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+}
