@@ -490,36 +490,17 @@ fn build_patient(
     let (indications, substances) = indications_for(g, program);
     let case_id = g.id(referred_at);
     let mut row = CaseRow {
-        id: case_id.clone(),
-        patient_id: patient_id.clone(),
-        practice_id: team.practice_id.to_owned(),
         program: program.as_str().to_owned(),
         indications: join_set(&indications, Indication::as_str),
         substances: join_set(&substances, Substance::as_str),
-        referred_by: gp.clone(),
         referring_gp_id: Some(gp.clone()),
-        nurse_id: None,
-        psychiatrist_id: None,
-        phase: Phase::Referred.as_str().to_owned(),
-        referred_at: naive(referred_at),
-        assessed_at: None,
-        phase_since: naive(referred_at),
-        closed_at: None,
-        exit_reason: None,
-        referral_note: None,
-        care_plan: None,
-        review_requested: false,
-        last_completed_contact_at: None,
-        due_on: None,
-        baseline_phq9: None,
-        baseline_gad7: None,
-        latest_phq9: None,
-        latest_gad7: None,
-        responded: false,
-        safety_alert: false,
-        version: 1,
-        created_at: naive(referred_at),
-        updated_at: naive(referred_at),
+        ..CaseRow::referred(
+            case_id.clone(),
+            patient_id.clone(),
+            team.practice_id.to_owned(),
+            gp.clone(),
+            naive(referred_at),
+        )
     };
     let severity = g.rng.random_range(10..=24i64);
     let anxiety = g.rng.random_range(8..=20i64);
@@ -757,19 +738,16 @@ fn push_score(
     context: &str,
     by: &str,
 ) {
-    batch.scores.push(ScoreRow {
-        id: g.id(at),
-        case_id: row.id.clone(),
-        event_id: event_id.to_owned(),
-        instrument: s.instrument.as_str().to_owned(),
-        items: items_text(s),
-        total: i32::from(s.total),
-        band: s.band.as_str().to_owned(),
-        loinc: s.instrument.loinc().to_owned(),
-        measured_at: naive(at),
-        context: context.to_owned(),
-        recorded_by: by.to_owned(),
-    });
+    let id = g.id(at);
+    batch.scores.push(ScoreRow::of(
+        id,
+        &row.id,
+        event_id,
+        s,
+        naive(at),
+        context,
+        by,
+    ));
     // Scores come in time order here: the last one is the latest.
     match s.instrument {
         Instrument::Phq9 => row.latest_phq9 = Some(items_text(s)),

@@ -53,6 +53,78 @@ pub struct CaseRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl CaseRow {
+    /// A case just referred: nothing assessed, measured or assigned yet (set the program,
+    /// indications and holders on the result).
+    pub fn referred(
+        id: String,
+        patient_id: String,
+        practice_id: String,
+        referred_by: String,
+        at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id,
+            patient_id,
+            practice_id,
+            program: String::new(),
+            indications: String::new(),
+            substances: String::new(),
+            referred_by,
+            referring_gp_id: None,
+            nurse_id: None,
+            psychiatrist_id: None,
+            phase: Phase::Referred.as_str().to_owned(),
+            referred_at: at,
+            assessed_at: None,
+            phase_since: at,
+            closed_at: None,
+            exit_reason: None,
+            referral_note: None,
+            care_plan: None,
+            review_requested: false,
+            last_completed_contact_at: None,
+            due_on: None,
+            baseline_phq9: None,
+            baseline_gad7: None,
+            latest_phq9: None,
+            latest_gad7: None,
+            responded: false,
+            safety_alert: false,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+impl ScoreRow {
+    /// A score as stored: its answers, total, band and LOINC code, and where it was measured.
+    pub fn of(
+        id: String,
+        case_id: &str,
+        event_id: &str,
+        score: &Score,
+        measured_at: NaiveDateTime,
+        context: &str,
+        recorded_by: &str,
+    ) -> Self {
+        Self {
+            id,
+            case_id: case_id.to_owned(),
+            event_id: event_id.to_owned(),
+            instrument: score.instrument.as_str().to_owned(),
+            items: items_text(score),
+            total: i32::from(score.total),
+            band: score.band.as_str().to_owned(),
+            loinc: score.instrument.loinc().to_owned(),
+            measured_at,
+            context: context.to_owned(),
+            recorded_by: recorded_by.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scores)]
 pub struct ScoreRow {

@@ -277,19 +277,15 @@ pub fn record_scores(
         let score_id = Uuid::now_v7().to_string();
         store::insert_score(
             conn,
-            &ScoreRow {
-                id: score_id.clone(),
-                case_id: case.id.clone(),
-                event_id: event_id.to_owned(),
-                instrument: s.instrument.as_str().to_owned(),
-                items: items_text(s),
-                total: i32::from(s.total),
-                band: s.band.as_str().to_owned(),
-                loinc: s.instrument.loinc().to_owned(),
+            &ScoreRow::of(
+                score_id.clone(),
+                &case.id,
+                event_id,
+                s,
                 measured_at,
-                context: context.to_owned(),
-                recorded_by: actor.id.clone(),
-            },
+                context,
+                &actor.id,
+            ),
         )?;
         // PHQ-9 item 9 above 0: the GP and the nurse are told at once, in this transaction.
         if s.item9_positive() {

@@ -303,36 +303,20 @@ pub async fn refer(
                 &practice,
             )?;
             let mut row = CaseRow {
-                id: Uuid::now_v7().to_string(),
-                patient_id,
-                practice_id: practice,
                 program: body.program.as_str().to_owned(),
                 indications: join_set(&body.indications, Indication::as_str),
                 substances: join_set(&body.substances, Substance::as_str),
-                referred_by: actor.id.clone(),
                 referring_gp_id: referring_gp,
                 nurse_id,
                 psychiatrist_id,
-                phase: Phase::Referred.as_str().to_owned(),
-                referred_at: naive(now),
-                assessed_at: None,
-                phase_since: naive(now),
-                closed_at: None,
-                exit_reason: None,
                 referral_note: trimmed(body.note),
-                care_plan: None,
-                review_requested: false,
-                last_completed_contact_at: None,
-                due_on: None,
-                baseline_phq9: None,
-                baseline_gad7: None,
-                latest_phq9: None,
-                latest_gad7: None,
-                responded: false,
-                safety_alert: false,
-                version: 1,
-                created_at: naive(now),
-                updated_at: naive(now),
+                ..CaseRow::referred(
+                    Uuid::now_v7().to_string(),
+                    patient_id,
+                    practice,
+                    actor.id.clone(),
+                    naive(now),
+                )
             };
             store::insert(conn, &row)?;
             let mut referral = event(&row.id, EventKind::Referral, &actor, now, now);
