@@ -7,4 +7,5 @@ pub mod instruments;
 pub mod pathway;
 pub mod patient;
 pub mod policy;
+pub mod tele_expertise;
 pub mod tokens;
