@@ -158,8 +158,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "{day}: {} nurse digests and {} patient reminders written",
-                report.nurse_digests, report.patient_reminders
+                "{day}: {} nurse digests, {} psychiatrist digests and {} patient reminders written",
+                report.nurse_digests, report.expert_digests, report.patient_reminders
             );
             Ok(())
         }

@@ -116,6 +116,8 @@ pub struct Settings {
     pub outbox_poll: Duration,
     pub outbox_max_attempts: i32,
     pub outbox_lease_secs: i64,
+    /// Tele-expertise response deadlines.
+    pub tele_expertise: crate::domain::tele_expertise::Deadlines,
 }
 
 impl Settings {
@@ -151,6 +153,7 @@ impl Settings {
             outbox_poll: Duration::from_secs(2),
             outbox_max_attempts: 8,
             outbox_lease_secs: 300,
+            tele_expertise: crate::domain::tele_expertise::Deadlines::default(),
         }
     }
 
@@ -398,6 +401,18 @@ impl Settings {
             "SESAME_OUTBOX_LEASE_SECS",
             |v: &str| v.parse().ok().filter(|n| (10..=86_400).contains(n)),
             "seconds from 10 to 86400"
+        );
+        parse_into!(
+            s.tele_expertise.routine_days,
+            "SESAME_TELE_EXPERTISE_ROUTINE_DAYS",
+            |v: &str| v.parse::<i64>().ok().filter(|n| (1..=90).contains(n)),
+            "days from 1 to 90"
+        );
+        parse_into!(
+            s.tele_expertise.urgent_days,
+            "SESAME_TELE_EXPERTISE_URGENT_DAYS",
+            |v: &str| v.parse::<i64>().ok().filter(|n| (1..=90).contains(n)),
+            "days from 1 to 90"
         );
 
         if problems.is_empty() {

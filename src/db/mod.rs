@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod patients;
 pub mod practices;
 pub mod schema;
+pub mod tele_expertise;
 pub mod tokens;
 
 use std::sync::{Arc, Mutex};

@@ -222,6 +222,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tele_expertise_requests (id) {
+        id -> Text,
+        case_id -> Text,
+        patient_id -> Text,
+        practice_id -> Text,
+        requester_id -> Text,
+        expert_id -> Text,
+        question -> Text,
+        urgency -> Text,
+        patient_consent_at -> Timestamp,
+        attached_score_ids -> Text,
+        status -> Text,
+        due_at -> Timestamp,
+        decline_reason -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        recommendations -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+        declined_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        billable -> Nullable<Bool>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> practices (practice_id));
 diesel::joinable!(cases -> patients (patient_id));
 diesel::joinable!(scores -> cases (case_id));
@@ -242,4 +270,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     idempotency_keys,
     outbox,
+    tele_expertise_requests,
 );

@@ -97,6 +97,8 @@ vocabulary!(
         Reassignment => "reassignment",
         /// A psychiatric review asked for or withdrawn.
         Review => "review",
+        /// A tele-expertise request asked, accepted, declined, answered or cancelled.
+        TeleExpertise => "tele_expertise",
     }
 );
 

@@ -54,10 +54,16 @@ pub enum Action {
     ReadWorklist,
     /// Read the email queue and retry failed messages.
     ManageOutbox,
+    /// Ask a psychiatrist a question about a case.
+    RequestTeleExpertise,
+    /// Read tele-expertise requests (one's own, or of one's practices' cases).
+    ReadTeleExpertise,
+    /// Accept, decline and answer the requests addressed to one.
+    AnswerTeleExpertise,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 18] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
@@ -73,6 +79,9 @@ impl Action {
         Action::ReadAudit,
         Action::ReadWorklist,
         Action::ManageOutbox,
+        Action::RequestTeleExpertise,
+        Action::ReadTeleExpertise,
+        Action::AnswerTeleExpertise,
     ];
 }
 
@@ -146,7 +155,11 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
         CareForCase => one_of(&[Some(Role::Nurse)]),
         FlagReview => one_of(&[Some(Role::Nurse), Some(Role::Psychiatrist)]),
         ReassignCase => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
-        ReadWorklist => one_of(&[Some(Role::Gp), Some(Role::Nurse), Some(Role::Psychiatrist)]),
+        ReadWorklist | ReadTeleExpertise => {
+            one_of(&[Some(Role::Gp), Some(Role::Nurse), Some(Role::Psychiatrist)])
+        }
+        RequestTeleExpertise => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
+        AnswerTeleExpertise => one_of(&[Some(Role::Psychiatrist)]),
     }
 }
 
@@ -188,17 +201,20 @@ mod tests {
             ReadAudit,
             ReadWorklist,
             ManageOutbox,
+            RequestTeleExpertise,
+            ReadTeleExpertise,
+            AnswerTeleExpertise,
         ];
         // 'A' all practices, 'O' own practices, '-' refused; columns in the order of `actions`.
         let table: [(Option<Role>, &str); 8] = [
-            (Some(Role::Admin), "AAAAA-------A-A"),
-            (Some(Role::Coordinator), "O-O------------"),
-            (Some(Role::Gp), "O----OOOO--O-O-"),
-            (Some(Role::Nurse), "O----O--OOOO-O-"),
-            (Some(Role::Psychiatrist), "O----O--O-O--O-"),
-            (Some(Role::Psychologist), "O----O--O------"),
-            (Some(Role::SocialWorker), "O----O--O------"),
-            (None, "O----OOOO------"),
+            (Some(Role::Admin), "AAAAA-------A-A---"),
+            (Some(Role::Coordinator), "O-O---------------"),
+            (Some(Role::Gp), "O----OOOO--O-O-OO-"),
+            (Some(Role::Nurse), "O----O--OOOO-O-OO-"),
+            (Some(Role::Psychiatrist), "O----O--O-O--O--OO"),
+            (Some(Role::Psychologist), "O----O--O---------"),
+            (Some(Role::SocialWorker), "O----O--O---------"),
+            (None, "O----OOOO---------"),
         ];
         assert_eq!(actions.len(), Action::ALL.len());
         for (role, row) in table {

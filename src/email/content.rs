@@ -24,6 +24,26 @@ pub enum Notice {
     },
     /// To a patient who gave an email and consented: a neutral reminder of tomorrow's appointment.
     PatientReminder { at: DateTime<Utc> },
+    /// To the expert: a new request for an opinion.
+    OpinionRequested { request_id: String },
+    /// To the requester: the expert accepted, declined or answered.
+    OpinionUpdate {
+        request_id: String,
+        what: OpinionUpdate,
+    },
+    /// To an expert: requests due within a day or past due.
+    ExpertDigest {
+        day: NaiveDate,
+        due_soon: usize,
+        overdue: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpinionUpdate {
+    Accepted,
+    Declined,
+    Answered,
 }
 
 impl Notice {
@@ -33,6 +53,9 @@ impl Notice {
             Notice::CaseNeedsAttention { .. } => "case_attention",
             Notice::NurseDigest { .. } => "nurse_digest",
             Notice::PatientReminder { .. } => "patient_reminder",
+            Notice::OpinionRequested { .. } => "opinion_requested",
+            Notice::OpinionUpdate { .. } => "opinion_update",
+            Notice::ExpertDigest { .. } => "expert_digest",
         }
     }
 }
@@ -239,6 +262,107 @@ pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Re
             lines.extend(items);
             compose(subject, lines, link, open, sign)
         }
+        Notice::OpinionRequested { request_id } => {
+            let link = format!("{base}/tele-expertise/{request_id}");
+            match locale {
+                Locale::Fr => compose(
+                    "Sésame : une demande d'avis vous attend".to_owned(),
+                    vec![
+                        "Une équipe de soins vous demande un avis.".to_owned(),
+                        "Connectez-vous à Sésame pour l'accepter ou la refuser.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+                Locale::En => compose(
+                    "Sésame: a request for your opinion".to_owned(),
+                    vec![
+                        "A care team asks for your opinion.".to_owned(),
+                        "Sign in to Sésame to accept or decline it.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+            }
+        }
+        Notice::OpinionUpdate { request_id, what } => {
+            let link = format!("{base}/tele-expertise/{request_id}");
+            let (subject, line) = match (locale, what) {
+                (Locale::Fr, OpinionUpdate::Accepted) => (
+                    "Sésame : votre demande d'avis est acceptée",
+                    "Votre demande d'avis a été acceptée.",
+                ),
+                (Locale::Fr, OpinionUpdate::Declined) => (
+                    "Sésame : votre demande d'avis est déclinée",
+                    "Votre demande d'avis a été déclinée ; le motif est dans Sésame.",
+                ),
+                (Locale::Fr, OpinionUpdate::Answered) => (
+                    "Sésame : votre demande d'avis a reçu une réponse",
+                    "La réponse à votre demande d'avis est dans Sésame.",
+                ),
+                (Locale::En, OpinionUpdate::Accepted) => (
+                    "Sésame: your request for an opinion was accepted",
+                    "Your request for an opinion was accepted.",
+                ),
+                (Locale::En, OpinionUpdate::Declined) => (
+                    "Sésame: your request for an opinion was declined",
+                    "Your request for an opinion was declined; the reason is in Sésame.",
+                ),
+                (Locale::En, OpinionUpdate::Answered) => (
+                    "Sésame: your request for an opinion was answered",
+                    "The answer to your request for an opinion is in Sésame.",
+                ),
+            };
+            compose(subject.to_owned(), vec![line.to_owned()], link, open, sign)
+        }
+        Notice::ExpertDigest {
+            day,
+            due_soon,
+            overdue,
+        } => {
+            let link = format!("{base}/tele-expertise");
+            match locale {
+                Locale::Fr => compose(
+                    format!("Sésame : vos demandes d'avis du {}", french_day(*day)),
+                    vec![
+                        "Vos demandes d'avis aujourd'hui :".to_owned(),
+                        format!(
+                            "- {} en retard",
+                            count(locale, *overdue, ("demande", "demandes"), ("", ""))
+                        ),
+                        format!(
+                            "- {} à rendre d'ici demain",
+                            count(locale, *due_soon, ("demande", "demandes"), ("", ""))
+                        ),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+                Locale::En => compose(
+                    format!(
+                        "Sésame: your requests for an opinion, {}",
+                        english_day(*day)
+                    ),
+                    vec![
+                        "Your requests for an opinion today:".to_owned(),
+                        format!(
+                            "- {} overdue",
+                            count(locale, *overdue, ("", ""), ("request", "requests"))
+                        ),
+                        format!(
+                            "- {} due by tomorrow",
+                            count(locale, *due_soon, ("", ""), ("request", "requests"))
+                        ),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+            }
+        }
         Notice::PatientReminder { at } => {
             let local = at.with_timezone(&zone);
             let link = format!("{base}/");
@@ -296,6 +420,26 @@ mod tests {
             },
             Notice::PatientReminder {
                 at: day.and_hms_opt(13, 30, 0).unwrap().and_utc(),
+            },
+            Notice::OpinionRequested {
+                request_id: "r1".to_owned(),
+            },
+            Notice::OpinionUpdate {
+                request_id: "r1".to_owned(),
+                what: OpinionUpdate::Accepted,
+            },
+            Notice::OpinionUpdate {
+                request_id: "r1".to_owned(),
+                what: OpinionUpdate::Declined,
+            },
+            Notice::OpinionUpdate {
+                request_id: "r1".to_owned(),
+                what: OpinionUpdate::Answered,
+            },
+            Notice::ExpertDigest {
+                day,
+                due_soon: 1,
+                overdue: 2,
             },
         ]
     }

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod outbox;
 pub mod patients;
 pub mod practices;
+pub mod tele_expertise;
 pub mod users;
 
 use actix_web::http::Method;
@@ -110,6 +111,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 resource("/cases/{id}/timeline", &[Method::GET])
                     .route(get().to(cases::read::timeline)),
+            )
+            .service(
+                resource("/cases/{id}/tele-expertise", &[Method::POST])
+                    .route(post().to(tele_expertise::create)),
+            )
+            .service(
+                resource("/tele-expertise", &[Method::GET]).route(get().to(tele_expertise::list)),
+            )
+            .service(
+                resource("/tele-expertise/{id}", &[Method::GET])
+                    .route(get().to(tele_expertise::get)),
+            )
+            .service(
+                resource("/tele-expertise/{id}/accept", &[Method::POST])
+                    .route(post().to(tele_expertise::accept)),
+            )
+            .service(
+                resource("/tele-expertise/{id}/decline", &[Method::POST])
+                    .route(post().to(tele_expertise::decline)),
+            )
+            .service(
+                resource("/tele-expertise/{id}/answer", &[Method::POST])
+                    .route(post().to(tele_expertise::answer)),
+            )
+            .service(
+                resource("/tele-expertise/{id}/cancel", &[Method::POST])
+                    .route(post().to(tele_expertise::cancel)),
             )
             .service(resource("/worklist", &[Method::GET]).route(get().to(cases::read::worklist)))
             .service(resource("/outbox", &[Method::GET]).route(get().to(outbox::list)))

@@ -9,7 +9,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{api_clients, audit_log, auth, cases, ops, outbox, patients, practices, users};
+use super::{
+    api_clients, audit_log, auth, cases, ops, outbox, patients, practices, tele_expertise, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +32,8 @@ use super::{api_clients, audit_log, auth, cases, ops, outbox, patients, practice
         cases::write::assess, cases::write::log_contact, cases::read::contacts,
         cases::write::transition, cases::read::timeline, cases::read::worklist,
         audit_log::list,
+        tele_expertise::create, tele_expertise::list, tele_expertise::get,
+        tele_expertise::accept, tele_expertise::decline, tele_expertise::answer, tele_expertise::cancel,
         outbox::list, outbox::retry,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -40,6 +44,7 @@ use super::{api_clients, audit_log, auth, cases, ops, outbox, patients, practice
         (name = "organisation", description = "Practices, accounts and API clients"),
         (name = "patients", description = "Patients of the caller's practices (every access audited)"),
         (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist (every access audited)"),
+        (name = "tele-expertise", description = "Questions to the referring psychiatrist about a case (every access audited)"),
         (name = "outbox", description = "The outgoing email queue (admins)"),
         (name = "audit", description = "Who read or wrote which patient's data"),
     )

@@ -22,6 +22,7 @@ use crate::error::AppResult;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DayReport {
     pub nurse_digests: usize,
+    pub expert_digests: usize,
     pub patient_reminders: usize,
 }
 
@@ -96,6 +97,40 @@ pub fn run_day(
         report.nurse_digests += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
     }
 
+    // Psychiatrists: requests past due, or due by the end of tomorrow.
+    let (_, tomorrow_ends) = local_day_bounds(day + Duration::days(1), settings.timezone);
+    let (today_starts, _) = local_day_bounds(day, settings.timezone);
+    let mut dues: HashMap<String, (usize, usize)> = HashMap::new();
+    for (expert, due) in crate::db::tele_expertise::pending_dues(conn)? {
+        let due = utc(due);
+        let counts = dues.entry(expert).or_default();
+        if due < today_starts {
+            counts.1 += 1;
+        } else if due < tomorrow_ends {
+            counts.0 += 1;
+        }
+    }
+    for person in accounts::active_with_role(conn, Role::Psychiatrist.as_str())? {
+        let Some(&(due_soon, overdue)) = dues.get(&person.id) else {
+            continue;
+        };
+        if due_soon + overdue == 0 {
+            continue;
+        }
+        let notice = Notice::ExpertDigest {
+            day,
+            due_soon,
+            overdue,
+        };
+        let to = Recipient {
+            email: person.email,
+            user_id: Some(person.id.clone()),
+            locale: Locale::parse(&person.locale).unwrap_or_default(),
+        };
+        let key = format!("digest:psychiatrist:{}:{day}", person.id);
+        report.expert_digests += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
+    }
+
     // Patients: the day before, once per case and day, only with an email and consent.
     let (from, to) = local_day_bounds(day + Duration::days(1), settings.timezone);
     let mut reminded: HashMap<String, ()> = HashMap::new();
@@ -145,6 +180,7 @@ pub fn spawn_scheduler(state: AppState) {
                     tracing::info!(
                         %today,
                         nurse_digests = report.nurse_digests,
+                        expert_digests = report.expert_digests,
                         patient_reminders = report.patient_reminders,
                         "daily digests and reminders written"
                     );

@@ -157,7 +157,8 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         contacts,
         case_events,
         idempotency_keys,
-        outbox
+        outbox,
+        tele_expertise_requests
     );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();

@@ -13,3 +13,4 @@ mod organisation;
 mod outbox_faults;
 mod patients;
 mod smtp;
+mod tele_expertise;

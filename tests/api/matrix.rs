@@ -154,6 +154,19 @@ impl World {
         case
     }
 
+    async fn new_request(app: &TestApp, site: &Site) -> String {
+        let resp = app
+            .post(
+                &format!("/api/v1/cases/{}/tele-expertise", site.case),
+                Some(&site.gp_token),
+                json!({"expert_id": site.psychiatrist, "question": "Avis ?", "urgency": "routine",
+                       "patient_consent": true}),
+            )
+            .await;
+        resp.assert_status(201);
+        resp.body["id"].as_str().unwrap().to_owned()
+    }
+
     fn next(&self) -> u32 {
         self.serial.set(self.serial.get() + 1);
         self.serial.get()
@@ -243,6 +256,33 @@ impl World {
                 ("GET", format!("/api/v1/cases/{}/timeline", site.case), None)
             }
             "GET /worklist" => ("GET", "/api/v1/worklist".into(), None),
+            "POST /cases/{id}/tele-expertise" => (
+                "POST",
+                format!("/api/v1/cases/{}/tele-expertise", site.case),
+                Some(json!({"expert_id": site.psychiatrist, "question": "Avis ?",
+                    "urgency": "urgent", "patient_consent": true})),
+            ),
+            "GET /tele-expertise" => ("GET", "/api/v1/tele-expertise".into(), None),
+            "GET /tele-expertise/{id}" => {
+                let request = Self::new_request(app, site).await;
+                ("GET", format!("/api/v1/tele-expertise/{request}"), None)
+            }
+            "POST /tele-expertise/{id}/accept" => {
+                let request = Self::new_request(app, site).await;
+                (
+                    "POST",
+                    format!("/api/v1/tele-expertise/{request}/accept"),
+                    Some(json!({})),
+                )
+            }
+            "POST /tele-expertise/{id}/cancel" => {
+                let request = Self::new_request(app, site).await;
+                (
+                    "POST",
+                    format!("/api/v1/tele-expertise/{request}/cancel"),
+                    Some(json!({})),
+                )
+            }
             "GET /audit" => (
                 "GET",
                 format!("/api/v1/audit?patient_id={}", site.patient),
@@ -312,6 +352,28 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     ),
     ("GET /worklist", [403, 403, 200, 200, 200, 403, 403, 403]),
     ("GET /audit", [200, 403, 403, 403, 403, 403, 403, 403]),
+    // The requests below are asked by the site's GP of the site's psychiatrist.
+    (
+        "POST /cases/{id}/tele-expertise",
+        [403, 403, 201, 201, 403, 403, 403, 403],
+    ),
+    (
+        "GET /tele-expertise",
+        [403, 403, 200, 200, 200, 403, 403, 403],
+    ),
+    (
+        "GET /tele-expertise/{id}",
+        [403, 403, 200, 200, 200, 403, 403, 403],
+    ),
+    // The nurse is of the team but neither the expert nor the requester.
+    (
+        "POST /tele-expertise/{id}/accept",
+        [403, 403, 403, 403, 200, 403, 403, 403],
+    ),
+    (
+        "POST /tele-expertise/{id}/cancel",
+        [403, 403, 200, 403, 403, 403, 403, 403],
+    ),
 ];
 
 #[actix_web::test]
@@ -341,12 +403,18 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 own.assert_problem(*want);
             }
             // The same request on the other practice's objects.
-            if matches!(*endpoint, "GET /worklist" | "GET /audit") {
+            if matches!(
+                *endpoint,
+                "GET /worklist" | "GET /audit" | "GET /tele-expertise"
+            ) {
                 continue;
             }
             let other = world.call(endpoint, token, &world.other).await;
             let got = other.status.as_u16();
             let expected = match (*want, *endpoint) {
+                // Refused on the object itself (of the team, but not the requester): another
+                // practice's object is not found before that question arises.
+                (403, "POST /tele-expertise/{id}/cancel") if *role == "nurse" => 404,
                 (403, _) => 403,
                 // Lists filtered on another practice answer, and show nothing.
                 (_, "GET /patients" | "GET /cases") => 200,
@@ -365,6 +433,10 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 other.assert_problem(404);
                 let what = if endpoint.contains("/patients") || *endpoint == "POST /cases" {
                     "patient not found"
+                } else if endpoint.starts_with("GET /tele-expertise/")
+                    || endpoint.starts_with("POST /tele-expertise/")
+                {
+                    "tele-expertise request not found"
                 } else {
                     "case not found"
                 };

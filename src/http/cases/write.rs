@@ -156,11 +156,11 @@ pub struct ContactRecorded {
     pub case: Case,
 }
 
-fn trimmed(text: Option<String>) -> Option<String> {
+pub(crate) fn trimmed(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned())
 }
 
-fn event(
+pub(crate) fn event(
     case_id: &str,
     kind: EventKind,
     actor: &Actor,

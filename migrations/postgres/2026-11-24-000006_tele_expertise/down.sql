@@ -1,0 +1,1 @@
+DROP TABLE tele_expertise_requests;
