@@ -405,3 +405,52 @@ async fn a_psychiatrist_sees_what_is_addressed_to_them_and_another_practice_sees
     let overdue = s.app.get("/api/v1/tele-expertise?overdue=true", &psy).await;
     assert_eq!(overdue.body["items"][0]["overdue"], true);
 }
+
+#[actix_web::test]
+async fn requests_near_or_past_due_are_in_the_psychiatrists_digest() {
+    let smtp = SmtpServer::start();
+    let s = setup(Some(&smtp)).await;
+    let case = active_case(&s, "DOS-1").await;
+    for urgency in ["urgent", "routine"] {
+        s.app
+            .post(
+                &format!("/api/v1/cases/{case}/tele-expertise"),
+                Some(&s.nurse),
+                ask(&s.psy_id, urgency),
+            )
+            .await
+            .assert_status(201);
+    }
+    // The next day (24 November): the urgent one is due on the 25th, the routine one on the 30th.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let report = sesame::outbox::digests::run_day_now(&s.app.state, day)
+        .await
+        .unwrap();
+    assert_eq!(report.expert_digests, 1);
+    // A week later both are past due.
+    let later = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    sesame::outbox::digests::run_day_now(&s.app.state, later)
+        .await
+        .unwrap();
+    Sender::new(s.app.state.clone())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    let digests: Vec<_> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == "psy@example.fr" && m.subject.contains("vos demandes d'avis"))
+        .collect();
+    assert_eq!(digests.len(), 2, "{digests:#?}");
+    assert!(
+        digests
+            .iter()
+            .any(|m| m.text.contains("1 demande à rendre d'ici demain"))
+    );
+    assert!(
+        digests
+            .iter()
+            .any(|m| m.text.contains("2 demandes en retard"))
+    );
+}
