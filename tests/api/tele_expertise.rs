@@ -343,6 +343,32 @@ async fn the_fifth_answer_in_a_year_for_one_patient_is_not_billable() {
         s.app.clock.advance(Duration::days(30));
     }
     assert_eq!(billable, vec![true, true, true, true, false]);
+
+    // The requester's list, paged: all five answered, most recent first.
+    let gp = s.app.token("gp@example.fr").await;
+    let mut seen = Vec::new();
+    let mut next = Some(String::new());
+    while let Some(cursor) = next {
+        let after = if cursor.is_empty() {
+            String::new()
+        } else {
+            format!("&after={cursor}")
+        };
+        let page = s
+            .app
+            .get(
+                &format!("/api/v1/tele-expertise?side=requester&limit=2{after}"),
+                &gp,
+            )
+            .await;
+        page.assert_status(200);
+        for item in page.body["items"].as_array().unwrap() {
+            seen.push(item["answered_at"].as_str().unwrap().to_owned());
+        }
+        next = page.body["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
 }
 
 #[actix_web::test]
