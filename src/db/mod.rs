@@ -64,13 +64,13 @@ impl ConnectionOpener {
                     )
                 })?;
                 let mut conn = diesel::SqliteConnection::establish(path)?;
-                // WAL lets readers proceed during a write; busy_timeout makes writers queue
-                // instead of failing; SQLite leaves foreign keys off unless asked. Reading through
+                // busy_timeout first, so that even switching a new file to WAL waits for another
+                // process opening it at the same moment; WAL lets readers proceed during a write; SQLite leaves foreign keys off unless asked. Reading through
                 // a memory map and a larger page cache spares a system call and a copy per page
                 // (the default 2 MB cache is small for a registry of 100,000 patients).
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -32768; \
                      PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {};",
                     self.sqlite_busy_timeout.as_millis(),

@@ -91,17 +91,27 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
     let smtp = SmtpServer::start();
     let s = setup(Some(&smtp)).await;
     let case = active_case(&s, "DOS-1").await;
+    // The assessment's PHQ-9, attached to the question.
+    let timeline = s
+        .app
+        .get(&format!("/api/v1/cases/{case}/timeline"), &s.nurse)
+        .await;
+    let score = timeline.body["entries"][1]["scores"][0]["id"].clone();
+    assert!(score.is_string(), "{}", timeline.text);
+    let mut body = ask(&s.psy_id, "urgent");
+    body["attached_score_ids"] = json!([score]);
     let created = s
         .app
         .post(
             &format!("/api/v1/cases/{case}/tele-expertise"),
             Some(&s.nurse),
-            ask(&s.psy_id, "urgent"),
+            body,
         )
         .await;
     created.assert_status(201);
     let id = created.body["id"].as_str().unwrap().to_owned();
     assert_eq!(created.body["status"], "requested");
+    assert_eq!(created.body["attached_score_ids"], json!([score]));
     // Urgent: due in 2 days.
     assert_eq!(created.body["due_at"], "2026-11-25T08:00:00Z");
     assert_eq!(created.body["requester_id"], s.nurse_id.as_str());

@@ -28,6 +28,10 @@ use crate::error::{AppError, AppResult, FieldError};
 /// A questionnaire as scored by the server.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScoreView {
+    /// The score's id, to attach it to a tele-expertise request (absent in a case's
+    /// baseline/latest summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     pub instrument: Instrument,
     /// The answers, each 0–3, in the questionnaire's order.
     pub items: Vec<u8>,
@@ -46,6 +50,7 @@ pub struct ScoreView {
 impl ScoreView {
     fn of(score: &Score, measured_at: Option<DateTime<Utc>>) -> Self {
         Self {
+            id: None,
             instrument: score.instrument,
             items: score.items.clone(),
             total: score.total,
@@ -60,7 +65,10 @@ impl ScoreView {
         let instrument = Instrument::parse(&row.instrument)
             .ok_or_else(|| AppError::Internal("stored instrument unknown".to_owned()))?;
         let score = stored_score(instrument, &row.items)?;
-        Ok(Self::of(&score, Some(utc(row.measured_at))))
+        Ok(Self {
+            id: Some(parse_id(&row.id)?),
+            ..Self::of(&score, Some(utc(row.measured_at)))
+        })
     }
 }
 
@@ -259,7 +267,7 @@ pub fn score_answers(
     }
 }
 
-/// Writes the scores measured at one event, brings the case's latest scores up to date, and
+/// Writes the scores measured at one event (returning their ids), brings the case's latest scores up to date, and
 /// writes the safety-alert notices of a PHQ-9 with item 9 above 0.
 #[allow(clippy::too_many_arguments)]
 pub fn record_scores(
@@ -272,9 +280,11 @@ pub fn record_scores(
     actor: &Actor,
     settings: &Settings,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<Vec<String>> {
+    let mut ids = Vec::with_capacity(scores.len());
     for s in scores {
         let score_id = Uuid::now_v7().to_string();
+        ids.push(score_id.clone());
         store::insert_score(
             conn,
             &ScoreRow::of(
@@ -302,7 +312,7 @@ pub fn record_scores(
             }
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// A case in the caller's scope, or 404 (an attempt outside it is audited as denied; the denial

@@ -690,7 +690,7 @@ pub async fn log_contact(
             e.contact_id = Some(contact.id.clone());
             e.detail = Some(format!("outcome={}", contact.outcome));
             store::insert_event(conn, &e)?;
-            record_scores(
+            let score_ids = record_scores(
                 conn,
                 row,
                 &e.id,
@@ -708,8 +708,14 @@ pub async fn log_contact(
             }
             let views = scores
                 .iter()
-                .map(|s: &Score| ScoreView::of(s, Some(body.occurred_at)))
-                .collect();
+                .zip(&score_ids)
+                .map(|(s, id): (&Score, &String)| {
+                    Ok(ScoreView {
+                        id: Some(crate::http::auth::parse_id(id)?),
+                        ..ScoreView::of(s, Some(body.occurred_at))
+                    })
+                })
+                .collect::<AppResult<Vec<_>>>()?;
             Ok((contact, views))
         },
         |case, (contact, views)| {
