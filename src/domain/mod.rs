@@ -3,6 +3,7 @@
 pub mod account;
 pub mod case;
 pub mod credentials;
+pub mod indicators;
 pub mod instruments;
 pub mod pathway;
 pub mod patient;
