@@ -22,7 +22,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
 use crate::db::tele_expertise::{self as store, Inbox, RequestRow};
 use crate::db::{DbConn, accounts, naive, utc};
-use crate::domain::account::{Locale, Role};
+use crate::domain::account::Role;
 use crate::domain::case::EventKind;
 use crate::domain::policy::{Action, Actor, authorize};
 use crate::domain::tele_expertise::{
@@ -30,7 +30,7 @@ use crate::domain::tele_expertise::{
 };
 use crate::email::content::{Notice, OpinionUpdate};
 use crate::error::{AppError, AppResult};
-use crate::outbox::notices::{Recipient, enqueue};
+use crate::outbox::notices::{enqueue, recipient_of};
 
 /// The billing codes (Assurance maladie): the expert's act and the requester's.
 pub const EXPERT_CODE: &str = "TE2";
@@ -181,16 +181,6 @@ pub struct Answer {
     pub recommendations: Option<String>,
 }
 
-fn recipient(conn: &mut DbConn, user_id: &str) -> AppResult<Option<Recipient>> {
-    Ok(accounts::find_user(conn, user_id)?
-        .filter(|u| u.user.active)
-        .map(|u| Recipient {
-            email: u.user.email,
-            user_id: Some(u.user.id),
-            locale: Locale::parse(&u.user.locale).unwrap_or_default(),
-        }))
-}
-
 fn notify(
     conn: &mut DbConn,
     settings: &Settings,
@@ -199,7 +189,7 @@ fn notify(
     notice: &Notice,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    if let Some(to) = recipient(conn, to_user)? {
+    if let Some(to) = recipient_of(conn, to_user)? {
         enqueue(conn, settings, key, notice, &to, now)?;
     }
     Ok(())

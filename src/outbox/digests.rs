@@ -55,6 +55,25 @@ pub fn nurse_counts(
     (overdue, due_soon, waiting)
 }
 
+/// Each expert's pending requests due by `soon_ends` but not yet late, and those due before
+/// `late_before`: expert → (due soon, overdue).
+pub fn expert_counts(
+    pending: &[(String, DateTime<Utc>)],
+    late_before: DateTime<Utc>,
+    soon_ends: DateTime<Utc>,
+) -> HashMap<String, (usize, usize)> {
+    let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+    for (expert, due) in pending {
+        let entry = counts.entry(expert.clone()).or_default();
+        if *due < late_before {
+            entry.1 += 1;
+        } else if *due < soon_ends {
+            entry.0 += 1;
+        }
+    }
+    counts
+}
+
 /// The UTC bounds of a local day.
 fn local_day_bounds(day: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = |d: NaiveDate| {
@@ -100,16 +119,11 @@ pub fn run_day(
     // Psychiatrists: requests past due, or due by the end of tomorrow.
     let (_, tomorrow_ends) = local_day_bounds(day + Duration::days(1), settings.timezone);
     let (today_starts, _) = local_day_bounds(day, settings.timezone);
-    let mut dues: HashMap<String, (usize, usize)> = HashMap::new();
-    for (expert, due) in crate::db::tele_expertise::pending_dues(conn)? {
-        let due = utc(due);
-        let counts = dues.entry(expert).or_default();
-        if due < today_starts {
-            counts.1 += 1;
-        } else if due < tomorrow_ends {
-            counts.0 += 1;
-        }
-    }
+    let pending: Vec<(String, DateTime<Utc>)> = crate::db::tele_expertise::pending_dues(conn)?
+        .into_iter()
+        .map(|(expert, due)| (expert, utc(due)))
+        .collect();
+    let dues = expert_counts(&pending, today_starts, tomorrow_ends);
     for person in accounts::active_with_role(conn, Role::Psychiatrist.as_str())? {
         let Some(&(due_soon, overdue)) = dues.get(&person.id) else {
             continue;
@@ -226,6 +240,25 @@ mod tests {
             (1, 2, 2)
         );
         assert_eq!(nurse_counts("n3", &[], &cases, d("2026-11-24")), (0, 0, 0));
+    }
+
+    #[test]
+    fn an_expert_counts_late_and_soon_requests() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let pending = vec![
+            ("e1".to_owned(), t("2026-11-23T12:00:00Z")), // late
+            ("e1".to_owned(), t("2026-11-24T12:00:00Z")), // due today: soon
+            ("e1".to_owned(), t("2026-11-25T22:59:00Z")), // end of tomorrow in Paris: soon
+            ("e1".to_owned(), t("2026-11-26T09:00:00Z")), // later
+            ("e2".to_owned(), t("2026-11-30T09:00:00Z")), // later
+        ];
+        let counts = expert_counts(
+            &pending,
+            t("2026-11-23T23:00:00Z"),
+            t("2026-11-25T23:00:00Z"),
+        );
+        assert_eq!(counts.get("e1"), Some(&(2, 1)));
+        assert_eq!(counts.get("e2"), Some(&(0, 0)));
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub fn enqueue(
     Ok(store::enqueue(conn, &row)?)
 }
 
-fn recipient_of(conn: &mut DbConn, user_id: &str) -> AppResult<Option<Recipient>> {
+/// An active account as a recipient (its email and locale); `None` when inactive or unknown.
+pub fn recipient_of(conn: &mut DbConn, user_id: &str) -> AppResult<Option<Recipient>> {
     Ok(accounts::find_user(conn, user_id)?
         .filter(|u| u.user.active)
         .map(|u| Recipient {

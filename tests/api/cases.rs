@@ -10,7 +10,6 @@ use crate::common::{ClockNow, Resp, TestApp, bearer};
 
 pub struct Clinic {
     pub app: TestApp,
-    pub admin: String,
     pub practice: String,
     pub gp_id: String,
     pub nurse_id: String,
@@ -31,7 +30,6 @@ impl Clinic {
             .await;
         Self {
             app,
-            admin,
             practice,
             gp_id,
             nurse_id,
@@ -329,7 +327,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let audit = app
         .get(
             &format!("/api/v1/audit?case_id={case}&limit=200"),
-            &c.admin_token().await,
+            &app.token("admin@example.fr").await,
         )
         .await;
     let actions: Vec<&str> = audit.body["items"]
@@ -350,13 +348,6 @@ async fn a_whole_episode_from_referral_to_exit() {
             actions.contains(&action),
             "{action} missing from {actions:?}"
         );
-    }
-}
-
-impl Clinic {
-    async fn admin_token(&self) -> String {
-        let _ = &self.admin;
-        self.app.token("admin@example.fr").await
     }
 }
 

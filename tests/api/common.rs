@@ -250,7 +250,7 @@ impl TestApp {
             password: PASSWORD.to_owned(),
         };
         let hash = hash_password(PASSWORD).expect("hash");
-        let now = self.clock.now_utc();
+        let now = self.clock.now_at();
         let record = self
             .state
             .db
@@ -301,16 +301,7 @@ pub fn bearer(token: &str) -> (&'static str, String) {
     ("Authorization", format!("Bearer {token}"))
 }
 
-trait NowUtc {
-    fn now_utc(&self) -> DateTime<Utc>;
-}
-
-impl NowUtc for FixedClock {
-    fn now_utc(&self) -> DateTime<Utc> {
-        sesame::clock::Clock::now(self)
-    }
-}
-
+/// The test clock's time, without naming the `Clock` trait at each call.
 pub trait ClockNow {
     fn now_at(&self) -> DateTime<Utc>;
 }
