@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod outbox;
 pub mod patients;
 pub mod practices;
+pub mod reports;
 pub mod schema;
 pub mod tele_expertise;
 pub mod tokens;

@@ -8,5 +8,7 @@ pub mod instruments;
 pub mod pathway;
 pub mod patient;
 pub mod policy;
+pub mod report;
+pub mod research;
 pub mod tele_expertise;
 pub mod tokens;

@@ -60,10 +60,14 @@ pub enum Action {
     ReadTeleExpertise,
     /// Accept, decline and answer the requests addressed to one.
     AnswerTeleExpertise,
+    /// Read the program indicators (aggregates, small cells suppressed across practices).
+    ReadReports,
+    /// Export pseudonymised case rows for research.
+    ExportResearch,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
@@ -82,6 +86,8 @@ impl Action {
         Action::RequestTeleExpertise,
         Action::ReadTeleExpertise,
         Action::AnswerTeleExpertise,
+        Action::ReadReports,
+        Action::ExportResearch,
     ];
 }
 
@@ -160,6 +166,9 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
         }
         RequestTeleExpertise => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
         AnswerTeleExpertise => one_of(&[Some(Role::Psychiatrist)]),
+        // Aggregates and pseudonymised rows: the program's coordination, not the care team.
+        ReadReports | ExportResearch if admin => Ok(Scope::All),
+        ReadReports | ExportResearch => one_of(&[Some(Role::Coordinator)]),
     }
 }
 
@@ -204,17 +213,19 @@ mod tests {
             RequestTeleExpertise,
             ReadTeleExpertise,
             AnswerTeleExpertise,
+            ReadReports,
+            ExportResearch,
         ];
         // 'A' all practices, 'O' own practices, '-' refused; columns in the order of `actions`.
         let table: [(Option<Role>, &str); 8] = [
-            (Some(Role::Admin), "AAAAA-------A-A---"),
-            (Some(Role::Coordinator), "O-O---------------"),
-            (Some(Role::Gp), "O----OOOO--O-O-OO-"),
-            (Some(Role::Nurse), "O----O--OOOO-O-OO-"),
-            (Some(Role::Psychiatrist), "O----O--O-O--O--OO"),
-            (Some(Role::Psychologist), "O----O--O---------"),
-            (Some(Role::SocialWorker), "O----O--O---------"),
-            (None, "O----OOOO---------"),
+            (Some(Role::Admin), "AAAAA-------A-A---AA"),
+            (Some(Role::Coordinator), "O-O---------------OO"),
+            (Some(Role::Gp), "O----OOOO--O-O-OO---"),
+            (Some(Role::Nurse), "O----O--OOOO-O-OO---"),
+            (Some(Role::Psychiatrist), "O----O--O-O--O--OO--"),
+            (Some(Role::Psychologist), "O----O--O-----------"),
+            (Some(Role::SocialWorker), "O----O--O-----------"),
+            (None, "O----OOOO-----------"),
         ];
         assert_eq!(actions.len(), Action::ALL.len());
         for (role, row) in table {

@@ -5,6 +5,7 @@ pub mod api_clients;
 pub mod audit_log;
 pub mod auth;
 pub mod cases;
+pub mod exports;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
@@ -12,6 +13,7 @@ pub mod ops;
 pub mod outbox;
 pub mod patients;
 pub mod practices;
+pub mod reports;
 pub mod tele_expertise;
 pub mod users;
 
@@ -145,6 +147,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource("/outbox/{id}/retry", &[Method::POST]).route(post().to(outbox::retry)),
             )
             .service(resource("/audit", &[Method::GET]).route(get().to(audit_log::list)))
+            .service(resource("/reports/program", &[Method::GET]).route(get().to(reports::program)))
+            .service(
+                resource("/exports/research", &[Method::GET]).route(get().to(exports::research)),
+            )
             .default_service(web::to(ops::no_such_path)),
     );
 }

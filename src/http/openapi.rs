@@ -10,7 +10,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
-    api_clients, audit_log, auth, cases, ops, outbox, patients, practices, tele_expertise, users,
+    api_clients, audit_log, auth, cases, exports, ops, outbox, patients, practices, reports,
+    tele_expertise, users,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +36,7 @@ use super::{
         tele_expertise::create, tele_expertise::list, tele_expertise::get,
         tele_expertise::accept, tele_expertise::decline, tele_expertise::answer, tele_expertise::cancel,
         outbox::list, outbox::retry,
+        reports::program, exports::research,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerScheme, &ProblemResponses),
@@ -47,6 +49,7 @@ use super::{
         (name = "tele-expertise", description = "Questions to the referring psychiatrist about a case (every access audited)"),
         (name = "outbox", description = "The outgoing email queue (admins)"),
         (name = "audit", description = "Who read or wrote which patient's data"),
+        (name = "reports", description = "Program indicators and the pseudonymised research export (admins, coordinators)"),
     )
 )]
 pub struct ApiDoc;

@@ -12,5 +12,6 @@ mod matrix;
 mod organisation;
 mod outbox_faults;
 mod patients;
+mod reports;
 mod smtp;
 mod tele_expertise;

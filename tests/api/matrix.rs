@@ -288,6 +288,22 @@ impl World {
                 format!("/api/v1/audit?patient_id={}", site.patient),
                 None,
             ),
+            "GET /reports/program" => (
+                "GET",
+                format!(
+                    "/api/v1/reports/program?from=2026-01-01&to=2026-12-31&practice_id={}",
+                    site.practice
+                ),
+                None,
+            ),
+            "GET /exports/research" => (
+                "GET",
+                format!(
+                    "/api/v1/exports/research?from=2026-01-01&to=2026-12-31&practice_id={}",
+                    site.practice
+                ),
+                None,
+            ),
             other => panic!("unknown endpoint {other}"),
         };
         let req = match method {
@@ -296,7 +312,11 @@ impl World {
             _ => TestRequest::patch(),
         }
         .uri(&path)
-        .insert_header(bearer(token));
+        .insert_header(bearer(token))
+        .insert_header((
+            "Pseudonym-Key",
+            "a key for the matrix, 32 characters or more",
+        ));
         let req = match body {
             Some(body) => req.set_json(body),
             None => req,
@@ -374,6 +394,15 @@ const MATRIX: &[(&str, [u16; 8])] = &[
         "POST /tele-expertise/{id}/cancel",
         [403, 403, 200, 403, 403, 403, 403, 403],
     ),
+    // Aggregates and pseudonymised rows: the program's coordination, not the care team.
+    (
+        "GET /reports/program",
+        [200, 200, 403, 403, 403, 403, 403, 403],
+    ),
+    (
+        "GET /exports/research",
+        [200, 200, 403, 403, 403, 403, 403, 403],
+    ),
 ];
 
 #[actix_web::test]
@@ -416,6 +445,8 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 // practice's object is not found before that question arises.
                 (403, "POST /tele-expertise/{id}/cancel") if *role == "nurse" => 404,
                 (403, _) => 403,
+                // An admin's reports reach every practice.
+                (_, "GET /reports/program" | "GET /exports/research") if *role == "admin" => 200,
                 // Lists filtered on another practice answer, and show nothing.
                 (_, "GET /patients" | "GET /cases") => 200,
                 // A new patient cannot be put in a practice one does not work in.
@@ -424,6 +455,10 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
             };
             if got != expected {
                 failures.push(format!("{role} {endpoint} other: {got} {}", other.text));
+            } else if expected == 200
+                && (endpoint.starts_with("GET /reports") || endpoint.starts_with("GET /exports"))
+            {
+                // The admin's view of the other practice; nothing to compare with an empty list.
             } else if expected == 200 {
                 if other.body["items"] != json!([]) {
                     failures.push(format!("{role} {endpoint} other leaks: {}", other.text));
@@ -433,6 +468,10 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 other.assert_problem(404);
                 let what = if endpoint.contains("/patients") || *endpoint == "POST /cases" {
                     "patient not found"
+                } else if endpoint.starts_with("GET /reports")
+                    || endpoint.starts_with("GET /exports")
+                {
+                    "practice not found"
                 } else if endpoint.starts_with("GET /tele-expertise/")
                     || endpoint.starts_with("POST /tele-expertise/")
                 {

@@ -1,0 +1,2 @@
+DROP INDEX case_events_by_actor;
+DROP INDEX contacts_by_time;

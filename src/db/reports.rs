@@ -1,0 +1,686 @@
+//! The facts of the program report (`domain::report`), gathered for one period and scope with a
+//! handful of narrow queries. Where a definition needs a window relative to each case's own
+//! assessment, the query keeps a slightly wider window (a superset) and the domain function
+//! decides; nothing is defined here.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
+use super::schema::{cases, contacts, patients, practices, scores, tele_expertise_requests};
+use super::{DbConn, utc};
+use crate::domain::case::{ContactOutcome, split_set};
+use crate::domain::indicators::Period;
+use crate::domain::instruments::Instrument;
+use crate::domain::report::{CaseFacts, Facts, PracticeFacts, RequestFacts};
+use crate::error::AppResult;
+
+/// Which cases a report (or an export) covers.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// `None`: every practice.
+    pub practice_ids: Option<Vec<String>>,
+    pub program: Option<String>,
+}
+
+/// The period as stored instants: `[start, end)`, from local midnight to local midnight.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
+/// Applies the coverage to a boxed query over `cases`.
+macro_rules! covered {
+    ($query:expr, $coverage:expr) => {{
+        let mut query = $query;
+        if let Some(ids) = &$coverage.practice_ids {
+            query = query.filter(cases::practice_id.eq_any(ids.clone()));
+        }
+        if let Some(program) = &$coverage.program {
+            query = query.filter(cases::program.eq(program.clone()));
+        }
+        query
+    }};
+}
+
+/// `column <= cases.assessed_at + days` in the backend's own date arithmetic.
+fn within_days_of_assessment(conn: &DbConn, column: &str, from_days: i64, to_days: i64) -> String {
+    match conn {
+        DbConn::Postgres(_) => format!(
+            "({column} BETWEEN cases.assessed_at + interval '{from_days} days' \
+             AND cases.assessed_at + interval '{to_days} days')"
+        ),
+        DbConn::Sqlite(_) => format!(
+            "({column} BETWEEN datetime(cases.assessed_at, '{from_days:+} days') \
+             AND datetime(cases.assessed_at, '{to_days:+} days'))"
+        ),
+    }
+}
+
+type CaseTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    chrono::NaiveDate,
+    Option<NaiveDateTime>,
+);
+
+/// Created, due, accepted, declined, cancelled, answered.
+type RequestTuple = (
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+/// A stored baseline's total (answers `"1,0,2,…"`).
+fn total(items: Option<&str>) -> Option<u8> {
+    items.map(|text| {
+        text.split(',')
+            .filter_map(|a| a.trim().parse::<u8>().ok())
+            .fold(0u8, u8::saturating_add)
+    })
+}
+
+impl Coverage {
+    /// Every case of every practice: queries need not join `cases` to filter.
+    fn is_everything(&self) -> bool {
+        self.practice_ids.is_none() && self.program.is_none()
+    }
+}
+
+/// A time column compared in a query that also filters on `cases`. SQLite's planner, given an
+/// index on the time, walks the period's rows and looks each case up, which is ten times slower
+/// than walking the scope's cases and each one's rows when the scope is wide; the unary `+` (a
+/// no-op on the value) keeps it on the second plan.
+fn per_case(conn: &DbConn, column: &str) -> String {
+    match conn {
+        DbConn::Sqlite(_) => format!("+{column}"),
+        DbConn::Postgres(_) => column.to_owned(),
+    }
+}
+
+/// The cases of the report: open on a day of the period, or whose 12- or 24-week mark may fall
+/// in it; with the patient's sex and birth date. Facts after the period's end are cleared.
+pub fn cases(
+    conn: &mut DbConn,
+    span: Span,
+    coverage: &Coverage,
+) -> AppResult<Vec<(String, CaseFacts)>> {
+    let Span { start, end } = span;
+    let rows: Vec<CaseTuple> = covered!(
+        cases::table
+            .inner_join(patients::table)
+            .filter(cases::referred_at.lt(end))
+            .filter(
+                cases::closed_at
+                    .is_null()
+                    .or(cases::closed_at.ge(start))
+                    .or(cases::assessed_at.between(marks_from(span), marks_to(span))),
+            )
+            .select((
+                cases::id,
+                cases::patient_id,
+                cases::nurse_id,
+                cases::indications,
+                cases::substances,
+                cases::referred_at,
+                cases::assessed_at,
+                cases::closed_at,
+                cases::exit_reason,
+                cases::baseline_phq9,
+                cases::baseline_gad7,
+                patients::sex,
+                patients::birth_date,
+                cases::last_completed_contact_at,
+            ))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+    let known = |at: Option<NaiveDateTime>| at.filter(|at| *at < end);
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let assessed_at = known(row.6);
+            let closed_at = known(row.7);
+            let facts = CaseFacts {
+                patient_id: row.1,
+                nurse_id: row.2,
+                indications: words(&row.3),
+                substances: words(&row.4),
+                sex: row.11,
+                birth_date: row.12,
+                referred_at: utc(row.5),
+                assessed_at: assessed_at.map(utc),
+                closed_at: closed_at.map(utc),
+                exit_reason: closed_at.and(row.8),
+                baseline_phq9: assessed_at.and(total(row.9.as_deref())),
+                baseline_gad7: assessed_at.and(total(row.10.as_deref())),
+                // The latest of all; when it is after the period, `activity` finds the latest
+                // before its end.
+                last_completed_contact_at: known(row.13).map(utc),
+                early_completed_contacts: Vec::new(),
+                follow_up_scores: Vec::new(),
+            };
+            (row.0, facts)
+        })
+        .collect())
+}
+
+/// One day of slack around windows computed in SQL, so that they hold the domain's windows.
+fn slack() -> Duration {
+    Duration::days(1)
+}
+
+/// Earliest assessment whose 24-week mark may fall in the period.
+fn marks_from(span: Span) -> NaiveDateTime {
+    span.start - Duration::weeks(24) - slack()
+}
+
+/// Latest assessment whose 12-week mark may fall in the period.
+fn marks_to(span: Span) -> NaiveDateTime {
+    span.end - Duration::weeks(12) + slack()
+}
+
+/// Scores of the outcome measures: PHQ-9 and GAD-7 around weeks 12 and 24 after assessment
+/// (±2 weeks and a day), up to the period's end, for cases whose mark may fall in the period.
+pub fn follow_up_scores(
+    conn: &mut DbConn,
+    span: Span,
+    coverage: &Coverage,
+) -> AppResult<Vec<(String, Instrument, NaiveDateTime, u8)>> {
+    let mut found = Vec::new();
+    // One query per week: a window per case is an index range on (case, instrument, time).
+    for week in [12, 24] {
+        let from = span.start - Duration::weeks(week) - slack();
+        let to = span.end - Duration::weeks(week) + slack();
+        let window =
+            within_days_of_assessment(conn, "scores.measured_at", week * 7 - 15, week * 7 + 15);
+        let rows: Vec<(String, String, NaiveDateTime, i32)> = covered!(
+            scores::table
+                .inner_join(cases::table)
+                .filter(cases::assessed_at.between(from, to))
+                .filter(
+                    scores::instrument
+                        .eq_any([Instrument::Phq9.as_str(), Instrument::Gad7.as_str()])
+                )
+                .filter(scores::measured_at.lt(span.end))
+                .filter(sql::<Bool>(&window))
+                .select((
+                    scores::case_id,
+                    scores::instrument,
+                    scores::measured_at,
+                    scores::total
+                ))
+                .into_boxed(),
+            coverage
+        )
+        .load(conn)?;
+        found.extend(
+            rows.into_iter()
+                .filter_map(|(case, instrument, at, total)| {
+                    Some((
+                        case,
+                        Instrument::parse(&instrument)?,
+                        at,
+                        u8::try_from(total).ok()?,
+                    ))
+                }),
+        );
+    }
+    Ok(found)
+}
+
+/// Contacts, people and requests of the period.
+pub struct Activity {
+    pub completed_contacts: u64,
+    pub unsuccessful_attempts: u64,
+    /// Completed contacts of the period's last 32 days, of the cases whose latest completed
+    /// contact is after the period (for "contacted in the last 30 days").
+    pub recent: Vec<(String, NaiveDateTime)>,
+    /// Completed contacts in (about) the first 12 weeks of cases whose 12th week may end in the
+    /// period.
+    pub early: Vec<(String, NaiveDateTime)>,
+    pub professionals: Vec<(String, String)>,
+    pub requests: Vec<RequestFacts>,
+}
+
+pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult<Activity> {
+    let Span { start, end } = span;
+    let completed = ContactOutcome::Completed.as_str();
+    let everything = coverage.is_everything();
+
+    // Contacts of the period, by outcome.
+    let by_outcome: Vec<(String, i64)> = if everything {
+        contacts::table
+            .filter(
+                contacts::occurred_at
+                    .ge(start)
+                    .and(contacts::occurred_at.lt(end)),
+            )
+            .group_by(contacts::outcome)
+            .select((contacts::outcome, diesel::dsl::count_star()))
+            .load(conn)?
+    } else {
+        let column = per_case(conn, "contacts.occurred_at");
+        let period = sql::<Bool>(&format!("{column} >= "))
+            .bind::<Timestamp, _>(start)
+            .sql(&format!(" AND {column} < "))
+            .bind::<Timestamp, _>(end);
+        covered!(
+            contacts::table
+                .inner_join(cases::table)
+                .filter(period)
+                .group_by(contacts::outcome)
+                .select((contacts::outcome, diesel::dsl::count_star()))
+                .into_boxed(),
+            coverage
+        )
+        .load(conn)?
+    };
+    let (mut completed_contacts, mut unsuccessful_attempts) = (0u64, 0u64);
+    for (outcome, n) in by_outcome {
+        let n = u64::try_from(n).unwrap_or(0);
+        if outcome == completed {
+            completed_contacts += n;
+        } else {
+            unsuccessful_attempts += n;
+        }
+    }
+
+    // The latest completed contact before the period's end, for the cases whose latest of all
+    // is after it (none when the period ends today), looked for in the period's last weeks.
+    let column = per_case(conn, "contacts.occurred_at");
+    let last_weeks = sql::<Bool>(&format!("{column} >= "))
+        .bind::<Timestamp, _>(end - Duration::days(32))
+        .sql(&format!(" AND {column} < "))
+        .bind::<Timestamp, _>(end);
+    let recent: Vec<(String, NaiveDateTime)> = covered!(
+        contacts::table
+            .inner_join(cases::table)
+            .filter(cases::last_completed_contact_at.ge(end))
+            .filter(last_weeks)
+            .filter(contacts::outcome.eq(completed))
+            .select((contacts::case_id, contacts::occurred_at))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+
+    let early_window = within_days_of_assessment(conn, "contacts.occurred_at", -1, 85);
+    let early: Vec<(String, NaiveDateTime)> = covered!(
+        contacts::table
+            .inner_join(cases::table)
+            .filter(
+                cases::assessed_at.between(start - Duration::weeks(12) - slack(), marks_to(span))
+            )
+            .filter(contacts::outcome.eq(completed))
+            .filter(contacts::occurred_at.lt(end))
+            .filter(sql::<Bool>(&early_window))
+            .select((contacts::case_id, contacts::occurred_at))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+
+    let professionals = professionals(conn, span, coverage)?;
+
+    let requests: Vec<RequestTuple> = covered!(
+        tele_expertise_requests::table
+            .inner_join(cases::table.on(cases::id.eq(tele_expertise_requests::case_id)))
+            .filter(tele_expertise_requests::created_at.ge(start))
+            .filter(tele_expertise_requests::created_at.lt(end))
+            .select((
+                tele_expertise_requests::created_at,
+                tele_expertise_requests::due_at,
+                tele_expertise_requests::accepted_at,
+                tele_expertise_requests::declined_at,
+                tele_expertise_requests::cancelled_at,
+                tele_expertise_requests::answered_at,
+            ))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+    let known = |at: Option<NaiveDateTime>| at.filter(|at| *at < end);
+    let requests = requests
+        .into_iter()
+        .map(
+            |(created, due, accepted, declined, cancelled, answered)| RequestFacts {
+                created_at: utc(created),
+                due_at: utc(due),
+                accepted: known(accepted).is_some(),
+                declined: known(declined).is_some(),
+                cancelled: known(cancelled).is_some(),
+                answered_at: known(answered).map(utc),
+            },
+        )
+        .collect();
+
+    Ok(Activity {
+        completed_contacts,
+        unsuccessful_attempts,
+        recent,
+        early,
+        professionals,
+        requests,
+    })
+}
+
+#[derive(QueryableByName)]
+struct Professional {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    role: String,
+}
+
+/// Everyone who recorded something on a case of the scope in the period (of the members of its
+/// practices, when it is not every practice): for each account, one probe of `case_events_by_actor (actor_id, recorded_at)` that stops at the first event found.
+/// (Diesel cannot box a correlated `EXISTS` for both backends, hence the SQL text; every value
+/// is bound.)
+fn professionals(
+    conn: &mut DbConn,
+    span: Span,
+    coverage: &Coverage,
+) -> QueryResult<Vec<(String, String)>> {
+    let ids = coverage.practice_ids.as_deref().unwrap_or_default();
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        if postgres {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    let mut text = format!(
+        "SELECT users.id, users.role FROM users WHERE EXISTS (SELECT 1 FROM case_events \
+         JOIN cases ON cases.id = case_events.case_id WHERE case_events.actor_id = users.id \
+         AND case_events.recorded_at >= {} AND case_events.recorded_at < {}",
+        next(),
+        next()
+    );
+    if coverage.program.is_some() {
+        text.push_str(&format!(" AND cases.program = {}", next()));
+    }
+    if coverage.practice_ids.is_some() {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = ids.iter().map(|_| next()).collect();
+        let marks = marks.join(", ");
+        text.push_str(&format!(" AND cases.practice_id IN ({marks})"));
+        // Only members of the scope's practices act on its cases: probing the others would walk
+        // all their events of the period for nothing.
+        let members: Vec<String> = ids.iter().map(|_| next()).collect();
+        text.push_str(&format!(
+            ") AND users.id IN (SELECT user_id FROM user_practices WHERE practice_id IN ({})",
+            members.join(", ")
+        ));
+    }
+    text.push(')');
+    macro_rules! load {
+        ($conn:expr, $backend:ty) => {{
+            let mut query = diesel::sql_query(text)
+                .into_boxed::<$backend>()
+                .bind::<Timestamp, _>(span.start)
+                .bind::<Timestamp, _>(span.end);
+            if let Some(program) = &coverage.program {
+                query = query.bind::<Text, _>(program.clone());
+            }
+            // The practices twice: the cases', then the members'.
+            for id in ids.iter().chain(ids) {
+                query = query.bind::<Text, _>(id.clone());
+            }
+            query.load::<Professional>($conn)?
+        }};
+    }
+    let rows = match conn {
+        DbConn::Postgres(pg) => load!(pg, diesel::pg::Pg),
+        DbConn::Sqlite(sqlite) => load!(sqlite, diesel::sqlite::Sqlite),
+    };
+    Ok(rows.into_iter().map(|p| (p.id, p.role)).collect())
+}
+
+/// Puts the parts together as the facts of `domain::report::program_report`.
+pub fn assemble(
+    period: Period,
+    zone: Tz,
+    cases: Vec<(String, CaseFacts)>,
+    scores: Vec<(String, Instrument, NaiveDateTime, u8)>,
+    activity: Activity,
+    practices: Vec<PracticeFacts>,
+) -> Facts {
+    let index: HashMap<&str, usize> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let positions = |list: &[(String, NaiveDateTime)]| -> Vec<(usize, NaiveDateTime)> {
+        list.iter()
+            .filter_map(|(case, at)| index.get(case.as_str()).map(|i| (*i, *at)))
+            .collect()
+    };
+    let recent = positions(&activity.recent);
+    let early = positions(&activity.early);
+    let scored: Vec<(usize, Instrument, NaiveDateTime, u8)> = scores
+        .iter()
+        .filter_map(|(case, instrument, at, total)| {
+            index
+                .get(case.as_str())
+                .map(|i| (*i, *instrument, *at, *total))
+        })
+        .collect();
+    drop(index);
+    let mut cases: Vec<CaseFacts> = cases.into_iter().map(|(_, facts)| facts).collect();
+    for (i, at) in recent {
+        let case = &mut cases[i];
+        let at = utc(at);
+        if case.last_completed_contact_at.is_none_or(|kept| kept < at) {
+            case.last_completed_contact_at = Some(at);
+        }
+    }
+    for (i, at) in early {
+        cases[i].early_completed_contacts.push(utc(at));
+    }
+    for (i, instrument, at, total) in scored {
+        cases[i].follow_up_scores.push((instrument, utc(at), total));
+    }
+    Facts {
+        period,
+        zone,
+        cases,
+        completed_contacts: activity.completed_contacts,
+        unsuccessful_attempts: activity.unsuccessful_attempts,
+        practices,
+        professionals: activity.professionals,
+        requests: activity.requests,
+    }
+}
+
+/// A stored set (`"alcohol,tobacco"`) as its words.
+fn words(set: &str) -> Vec<String> {
+    split_set(set, |w| Some(w.to_owned())).unwrap_or_default()
+}
+
+/// Every practice with its region and network (a few hundred rows at most).
+pub fn practices(conn: &mut DbConn) -> QueryResult<Vec<(String, String, Option<String>)>> {
+    practices::table
+        .select((practices::id, practices::region, practices::network))
+        .order(practices::id)
+        .load(conn)
+}
+
+/// A case as the research export reads it (identity columns are never selected).
+pub struct ExportCase {
+    pub id: String,
+    pub patient_id: String,
+    pub practice_id: String,
+    pub region: String,
+    pub program: String,
+    pub indications: String,
+    pub substances: String,
+    pub phase: String,
+    pub referred_at: NaiveDateTime,
+    pub assessed_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub exit_reason: Option<String>,
+    pub baseline_phq9: Option<u8>,
+    pub baseline_gad7: Option<u8>,
+    pub latest_phq9: Option<u8>,
+    pub latest_gad7: Option<u8>,
+    pub sex: String,
+    pub birth_date: chrono::NaiveDate,
+    pub completed_contacts: u64,
+    pub unsuccessful_contacts: u64,
+    pub tele_expertise_requests: u64,
+}
+
+type ExportTuple = (
+    (String, String, String, String, String, String, String),
+    (
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    ),
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    (String, chrono::NaiveDate, String),
+);
+
+/// One page of the export: the cases open on at least one day of the span, in id order after
+/// `after`, with their contact and request counts.
+pub fn export_page(
+    conn: &mut DbConn,
+    span: Span,
+    coverage: &Coverage,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ExportCase>> {
+    let mut query = covered!(
+        cases::table
+            .inner_join(patients::table)
+            .inner_join(practices::table.on(practices::id.eq(cases::practice_id)))
+            .filter(cases::referred_at.lt(span.end))
+            .filter(
+                cases::closed_at
+                    .is_null()
+                    .or(cases::closed_at.ge(span.start))
+            )
+            .select((
+                (
+                    cases::id,
+                    cases::patient_id,
+                    cases::practice_id,
+                    cases::program,
+                    cases::indications,
+                    cases::substances,
+                    cases::phase,
+                ),
+                (
+                    cases::referred_at,
+                    cases::assessed_at,
+                    cases::closed_at,
+                    cases::exit_reason,
+                ),
+                (
+                    cases::baseline_phq9,
+                    cases::baseline_gad7,
+                    cases::latest_phq9,
+                    cases::latest_gad7,
+                ),
+                (patients::sex, patients::birth_date, practices::region),
+            ))
+            .order(cases::id)
+            .limit(limit)
+            .into_boxed(),
+        coverage
+    );
+    if let Some(after) = after {
+        query = query.filter(cases::id.gt(after.to_owned()));
+    }
+    let rows: Vec<ExportTuple> = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.0.as_str()).collect();
+    let contact_counts: Vec<(String, String, i64)> = contacts::table
+        .filter(contacts::case_id.eq_any(&ids))
+        .group_by((contacts::case_id, contacts::outcome))
+        .select((
+            contacts::case_id,
+            contacts::outcome,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let request_counts: Vec<(String, i64)> = tele_expertise_requests::table
+        .filter(tele_expertise_requests::case_id.eq_any(&ids))
+        .group_by(tele_expertise_requests::case_id)
+        .select((tele_expertise_requests::case_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let completed = ContactOutcome::Completed.as_str();
+    let mut counts: HashMap<&str, (u64, u64, u64)> = HashMap::with_capacity(ids.len());
+    for (case_id, outcome, n) in &contact_counts {
+        let entry = counts.entry(case_id.as_str()).or_default();
+        let n = u64::try_from(*n).unwrap_or(0);
+        if outcome == completed {
+            entry.0 += n;
+        } else {
+            entry.1 += n;
+        }
+    }
+    for (case_id, n) in &request_counts {
+        counts.entry(case_id.as_str()).or_default().2 += u64::try_from(*n).unwrap_or(0);
+    }
+    Ok(rows
+        .iter()
+        .map(|(a, b, c, d)| {
+            let (completed, unsuccessful, requests) =
+                counts.get(a.0.as_str()).copied().unwrap_or_default();
+            ExportCase {
+                id: a.0.clone(),
+                patient_id: a.1.clone(),
+                practice_id: a.2.clone(),
+                program: a.3.clone(),
+                indications: a.4.clone(),
+                substances: a.5.clone(),
+                phase: a.6.clone(),
+                referred_at: b.0,
+                assessed_at: b.1,
+                closed_at: b.2,
+                exit_reason: b.3.clone(),
+                baseline_phq9: total(c.0.as_deref()),
+                baseline_gad7: total(c.1.as_deref()),
+                latest_phq9: total(c.2.as_deref()),
+                latest_gad7: total(c.3.as_deref()),
+                sex: d.0.clone(),
+                birth_date: d.1,
+                region: d.2.clone(),
+                completed_contacts: completed,
+                unsuccessful_contacts: unsuccessful,
+                tele_expertise_requests: requests,
+            }
+        })
+        .collect())
+}
