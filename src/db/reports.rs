@@ -48,7 +48,8 @@ macro_rules! covered {
     }};
 }
 
-/// `column <= cases.assessed_at + days` in the backend's own date arithmetic.
+/// `column` between `cases.assessed_at` + `from_days` and + `to_days`, in the backend's own date
+/// arithmetic.
 fn within_days_of_assessment(conn: &DbConn, column: &str, from_days: i64, to_days: i64) -> String {
     match conn {
         DbConn::Postgres(_) => format!(
@@ -199,53 +200,49 @@ fn marks_to(span: Span) -> NaiveDateTime {
     span.end - Duration::weeks(12) + slack()
 }
 
-/// Scores of the outcome measures: PHQ-9 and GAD-7 around weeks 12 and 24 after assessment
-/// (±2 weeks and a day), up to the period's end, for cases whose mark may fall in the period.
+/// Scores of the outcome measures: PHQ-9 and GAD-7 around week `week` after assessment (±2 weeks
+/// and a day), up to the period's end, for the cases whose mark may fall in the period. Each
+/// case's window is an index range on `scores_by_case (case_id, instrument, measured_at)`.
 pub fn follow_up_scores(
     conn: &mut DbConn,
     span: Span,
     coverage: &Coverage,
+    week: i64,
 ) -> AppResult<Vec<(String, Instrument, NaiveDateTime, u8)>> {
-    let mut found = Vec::new();
-    // One query per week: a window per case is an index range on (case, instrument, time).
-    for week in [12, 24] {
-        let from = span.start - Duration::weeks(week) - slack();
-        let to = span.end - Duration::weeks(week) + slack();
-        let window =
-            within_days_of_assessment(conn, "scores.measured_at", week * 7 - 15, week * 7 + 15);
-        let rows: Vec<(String, String, NaiveDateTime, i32)> = covered!(
-            scores::table
-                .inner_join(cases::table)
-                .filter(cases::assessed_at.between(from, to))
-                .filter(
-                    scores::instrument
-                        .eq_any([Instrument::Phq9.as_str(), Instrument::Gad7.as_str()])
-                )
-                .filter(scores::measured_at.lt(span.end))
-                .filter(sql::<Bool>(&window))
-                .select((
-                    scores::case_id,
-                    scores::instrument,
-                    scores::measured_at,
-                    scores::total
-                ))
-                .into_boxed(),
-            coverage
-        )
-        .load(conn)?;
-        found.extend(
-            rows.into_iter()
-                .filter_map(|(case, instrument, at, total)| {
-                    Some((
-                        case,
-                        Instrument::parse(&instrument)?,
-                        at,
-                        u8::try_from(total).ok()?,
-                    ))
-                }),
-        );
-    }
-    Ok(found)
+    let from = span.start - Duration::weeks(week) - slack();
+    let to = span.end - Duration::weeks(week) + slack();
+    let window =
+        within_days_of_assessment(conn, "scores.measured_at", week * 7 - 15, week * 7 + 15);
+    let rows: Vec<(String, String, NaiveDateTime, i32)> = covered!(
+        scores::table
+            .inner_join(cases::table)
+            .filter(cases::assessed_at.between(from, to))
+            .filter(
+                scores::instrument.eq_any([Instrument::Phq9.as_str(), Instrument::Gad7.as_str()])
+            )
+            .filter(scores::measured_at.lt(span.end))
+            .filter(sql::<Bool>(&window))
+            .select((
+                scores::case_id,
+                scores::instrument,
+                scores::measured_at,
+                scores::total
+            ))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(case, instrument, at, total)| {
+            Some((
+                case,
+                Instrument::parse(&instrument)?,
+                at,
+                u8::try_from(total).ok()?,
+            ))
+        })
+        .collect())
 }
 
 /// Contacts, people and requests of the period.

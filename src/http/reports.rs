@@ -212,25 +212,33 @@ pub async fn program(
     let zone = state.settings.timezone;
     let now = naive(state.clock.now());
     let practices = resolved.practices.len();
-    // Three independent reads on three connections: the report waits for the longest only.
-    let (span, coverage) = (resolved.span, resolved.coverage);
-    let (for_cases, for_scores) = (coverage.clone(), coverage.clone());
-    let (cases, scores, activity) = tokio::join!(
+    // Four independent reads on four connections: the report waits for the longest only.
+    let span = resolved.span;
+    let coverage = resolved.coverage;
+    let scores_at = |week: i64| {
+        let coverage = coverage.clone();
+        state
+            .db
+            .run(move |conn| store::follow_up_scores(conn, span, &coverage, week))
+    };
+    let (for_cases, for_activity) = (coverage.clone(), coverage.clone());
+    let (cases, at_12, at_24, activity) = tokio::join!(
         state
             .db
             .run(move |conn| store::cases(conn, span, &for_cases)),
+        scores_at(12),
+        scores_at(24),
         state
             .db
-            .run(move |conn| store::follow_up_scores(conn, span, &for_scores)),
-        state
-            .db
-            .run(move |conn| store::activity(conn, span, &coverage)),
+            .run(move |conn| store::activity(conn, span, &for_activity)),
     );
+    let mut scores = at_12?;
+    scores.extend(at_24?);
     let facts = store::assemble(
         resolved.period,
         zone,
         cases?,
-        scores?,
+        scores,
         activity?,
         resolved.practices,
     );
