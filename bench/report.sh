@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The program report and the research export over a seeded database of N patients (default
 # 100,000), on a release server:
-#   1. GET /reports/program as the admin, several periods and scopes, 5 times each (the first run
-#      of each is cold); prints each time and the median;
-#   2. GET /exports/research of one practice, then of every case: rows, bytes, seconds, and the
-#      server's heap before and at its peak during each (RssAnon, sampled every 10 ms).
+#   1. GET /exports/research of one practice, then of every case, on the fresh server: rows,
+#      bytes, seconds, and the server's heap before and at its peak during each (RssAnon, sampled
+#      every 10 ms);
+#   2. GET /reports/program as the admin, several periods and scopes, 5 times each (the first run
+#      of each is cold); prints each time and the median.
 #
 #   bench/report.sh                                   # SQLite (a temp file)
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench bench/report.sh
@@ -48,20 +49,6 @@ year_ago=$(date -u -d "$today -1 year +1 day" +%F)
 region=$(curl -s "$api/practices?limit=1" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["region"])')
 practice=$(curl -s "$api/practices?limit=1" -H "Authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 
-echo "== GET /reports/program ($DATABASE_URL), seconds"
-for query in "from=$year_ago&to=$today" "from=2000-01-01&to=$today" "from=$year_ago&to=$today&program=sesame" \
-  "from=$year_ago&to=$today&region=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$region")" \
-  "from=$year_ago&to=$today&practice_id=$practice" "from=$year_ago&to=$today (CSV)"; do
-  accept="application/json"
-  case "$query" in *"(CSV)") accept="text/csv"; query=${query% (CSV)} ;; esac
-  times=()
-  for _ in 1 2 3 4 5; do
-    times+=("$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" -H "Accept: $accept" "$api/reports/program?$query")")
-  done
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
-  echo "$query [$accept]: ${times[*]}  median $median"
-done
-
 # Heap, not the SQLite file's memory-mapped pages (which count in VmRSS as RssFile): RssAnon,
 # sampled every 10 ms while the export runs.
 anon() { awk '/RssAnon/ {print $2}' "/proc/$server/status"; }
@@ -79,3 +66,17 @@ export_run "from=2000-01-01&to=$today&practice_id=$practice" application/x-ndjso
 export_run "from=2000-01-01&to=$today" application/x-ndjson
 export_run "from=2000-01-01&to=$today&practice_id=$practice" text/csv
 export_run "from=2000-01-01&to=$today" text/csv
+
+echo "== GET /reports/program ($DATABASE_URL), seconds"
+for query in "from=$year_ago&to=$today" "from=2000-01-01&to=$today" "from=$year_ago&to=$today&program=sesame" \
+  "from=$year_ago&to=$today&region=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$region")" \
+  "from=$year_ago&to=$today&practice_id=$practice" "from=$year_ago&to=$today (CSV)"; do
+  accept="application/json"
+  case "$query" in *"(CSV)") accept="text/csv"; query=${query% (CSV)} ;; esac
+  times=()
+  for _ in 1 2 3 4 5; do
+    times+=("$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" -H "Accept: $accept" "$api/reports/program?$query")")
+  done
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
+  echo "$query [$accept]: ${times[*]}  median $median"
+done

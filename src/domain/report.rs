@@ -193,28 +193,47 @@ pub fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
         .map_or(0, |y| i32::try_from(y).unwrap_or(i32::MAX))
 }
 
-/// Whether an instant falls on a day of the period.
-fn within(facts: &Facts, at: Option<DateTime<Utc>>) -> bool {
-    at.is_some_and(|at| facts.period.contains(facts.day(at)))
-}
-
 impl Facts {
     /// The local day of an instant.
     pub fn day(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.zone).date_naive()
     }
+}
 
-    fn followed(&self, case: &CaseFacts) -> bool {
-        self.period.follows(
-            self.day(case.referred_at),
-            case.closed_at.map(|at| self.day(at)),
-        )
+/// A case's local days, converted once: time-zone conversions are most of the report's own work.
+struct Days {
+    referred: NaiveDate,
+    assessed: Option<NaiveDate>,
+    closed: Option<NaiveDate>,
+    last_contact: Option<NaiveDate>,
+    /// The days of the outcome marks, in the order of `OUTCOME_WEEKS`.
+    marks: [Option<NaiveDate>; OUTCOME_WEEKS.len()],
+    /// The day the 12 weeks after assessment end (the contact measure's mark).
+    twelve_weeks: Option<NaiveDate>,
+}
+
+impl Days {
+    fn of(facts: &Facts, case: &CaseFacts) -> Self {
+        let day = |at: Option<DateTime<Utc>>| at.map(|at| facts.day(at));
+        let after = |weeks: i64| day(case.assessed_at.map(|at| at + Duration::weeks(weeks)));
+        let marks = OUTCOME_WEEKS.map(after);
+        Days {
+            referred: facts.day(case.referred_at),
+            assessed: day(case.assessed_at),
+            closed: day(case.closed_at),
+            last_contact: day(case.last_completed_contact_at),
+            twelve_weeks: after(12),
+            marks,
+        }
     }
 
-    fn open_at_end(&self, case: &CaseFacts) -> bool {
-        case.closed_at
-            .is_none_or(|at| self.day(at) > self.period.to)
+    fn open_at_end(&self, period: &Period) -> bool {
+        self.closed.is_none_or(|d| d > period.to)
     }
+}
+
+fn within(period: &Period, day: Option<NaiveDate>) -> bool {
+    day.is_some_and(|d| period.contains(d))
 }
 
 /// Counts by group, most frequent first then by name, with shares of `denominator`.
@@ -253,29 +272,33 @@ fn guarded(n: Count, value: Option<f64>) -> Option<f64> {
 pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
     let period = &facts.period;
     let count = |n: usize| Count::of(n as u64, suppress);
-    let followed: Vec<&CaseFacts> = facts.cases.iter().filter(|c| facts.followed(c)).collect();
+    let days: Vec<Days> = facts.cases.iter().map(|c| Days::of(facts, c)).collect();
+    let cases = || facts.cases.iter().zip(&days);
+    let followed: Vec<(&CaseFacts, &Days)> = cases()
+        .filter(|(_, d)| period.follows(d.referred, d.closed))
+        .collect();
 
     // Population: each followed patient once, as of their latest referral followed in the period.
-    let mut by_patient: HashMap<&str, &CaseFacts> = HashMap::new();
-    for case in &followed {
+    let mut by_patient: HashMap<&str, (&CaseFacts, &Days)> = HashMap::new();
+    for (case, day) in &followed {
         by_patient
             .entry(case.patient_id.as_str())
             .and_modify(|kept| {
-                if case.referred_at > kept.referred_at {
-                    *kept = case;
+                if case.referred_at > kept.0.referred_at {
+                    *kept = (case, day);
                 }
             })
-            .or_insert(case);
+            .or_insert((case, day));
     }
-    let patients: Vec<&CaseFacts> = by_patient.into_values().collect();
+    let patients: Vec<(&CaseFacts, &Days)> = by_patient.into_values().collect();
     let patients_followed = count(patients.len());
     let ages: Vec<f64> = patients
         .iter()
-        .map(|c| f64::from(age_on(c.birth_date, facts.day(c.referred_at))))
+        .map(|(c, d)| f64::from(age_on(c.birth_date, d.referred)))
         .collect();
     let mut indications_seen: Vec<&str> = Vec::new();
     let mut substances_seen: Vec<&str> = Vec::new();
-    for patient in &patients {
+    for (patient, _) in &patients {
         let mine: HashSet<&str> = patient.indications.iter().map(String::as_str).collect();
         indications_seen.extend(mine);
         let mine: HashSet<&str> = patient.substances.iter().map(String::as_str).collect();
@@ -286,11 +309,11 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         new_referrals: count(
             followed
                 .iter()
-                .filter(|c| within(facts, Some(c.referred_at)))
+                .filter(|(_, d)| period.contains(d.referred))
                 .count(),
         ),
         sex: tallies(
-            patients.iter().map(|c| c.sex.as_str()),
+            patients.iter().map(|(c, _)| c.sex.as_str()),
             patients_followed,
             suppress,
         ),
@@ -339,8 +362,8 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
     // Process.
     let assessed_days: Vec<f64> = followed
         .iter()
-        .filter(|c| within(facts, c.assessed_at))
-        .filter_map(|c| {
+        .filter(|(_, d)| within(period, d.assessed))
+        .filter_map(|(c, _)| {
             c.assessed_at
                 .map(|at| days_to_assessment(c.referred_at, at) as f64)
         })
@@ -348,32 +371,27 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
     let assessed = count(assessed_days.len());
     let open_days: i64 = followed
         .iter()
-        .map(|c| {
-            open_days_in(
-                period,
-                facts.day(c.referred_at),
-                c.closed_at.map(|at| facts.day(at)),
-            )
-        })
+        .map(|(_, d)| open_days_in(period, d.referred, d.closed))
         .sum();
-    let open_at_end: Vec<&&CaseFacts> = followed.iter().filter(|c| facts.open_at_end(c)).collect();
-    let active: Vec<&&&CaseFacts> = open_at_end
+    let open_at_end: Vec<&(&CaseFacts, &Days)> = followed
         .iter()
-        .filter(|c| c.assessed_at.is_some_and(|at| facts.day(at) <= period.to))
+        .filter(|(_, d)| d.open_at_end(period))
+        .collect();
+    let active: Vec<&&(&CaseFacts, &Days)> = open_at_end
+        .iter()
+        .filter(|(_, d)| d.assessed.is_some_and(|a| a <= period.to))
         .collect();
     let recent_from = period.to - Duration::days(RECENT_CONTACT_DAYS - 1);
     let contacted = active
         .iter()
-        .filter(|c| {
-            c.last_completed_contact_at
-                .map(|at| facts.day(at))
-                .is_some_and(|d| d >= recent_from && d <= period.to)
+        .filter(|(_, d)| {
+            d.last_contact
+                .is_some_and(|c| c >= recent_from && c <= period.to)
         })
         .count();
-    let cohort: Vec<&CaseFacts> = facts
-        .cases
-        .iter()
-        .filter(|c| within(facts, c.assessed_at.map(|at| at + Duration::weeks(12))))
+    let cohort: Vec<&CaseFacts> = cases()
+        .filter(|(_, d)| within(period, d.twelve_weeks))
+        .map(|(c, _)| c)
         .collect();
     let with_four = cohort
         .iter()
@@ -383,7 +401,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         })
         .count();
     let mut caseloads: HashMap<&str, u64> = HashMap::new();
-    for case in &open_at_end {
+    for (case, _) in &open_at_end {
         if let Some(nurse) = &case.nurse_id {
             *caseloads.entry(nurse.as_str()).or_default() += 1;
         }
@@ -419,16 +437,17 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
     // Outcomes.
     let mut outcomes = Vec::new();
     for instrument in [Instrument::Phq9, Instrument::Gad7] {
-        for week in OUTCOME_WEEKS {
-            outcomes.push(outcome_figures(facts, instrument, week, suppress));
+        for (mark, week) in OUTCOME_WEEKS.into_iter().enumerate() {
+            let cohort = cases().filter(|(_, d)| within(period, d.marks[mark]));
+            outcomes.push(outcome_figures(cohort, instrument, week, suppress));
         }
     }
 
     // Exits.
     let closed: Vec<&str> = followed
         .iter()
-        .filter(|c| within(facts, c.closed_at))
-        .map(|c| c.exit_reason.as_deref().unwrap_or("unknown"))
+        .filter(|(_, d)| within(period, d.closed))
+        .map(|(c, _)| c.exit_reason.as_deref().unwrap_or("unknown"))
         .collect();
     let exits = tallies(closed.iter().copied(), count(closed.len()), suppress);
 
@@ -442,15 +461,16 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
     }
 }
 
-fn outcome_figures(
-    facts: &Facts,
+/// Response and remission at `week` over the cases whose mark falls in the period.
+fn outcome_figures<'a>(
+    cohort: impl Iterator<Item = (&'a CaseFacts, &'a Days)>,
     instrument: Instrument,
     week: i64,
     suppress: bool,
 ) -> OutcomeFigures {
     let count = |n: usize| Count::of(n as u64, suppress);
     let (mut with_baseline, mut measured, mut responded, mut remitted) = (0, 0, 0, 0);
-    for case in &facts.cases {
+    for (case, _) in cohort {
         let Some(assessed_at) = case.assessed_at else {
             continue;
         };
@@ -458,8 +478,7 @@ fn outcome_figures(
             Instrument::Gad7 => case.baseline_gad7,
             _ => case.baseline_phq9,
         };
-        let mark = Some(assessed_at + Duration::weeks(week));
-        let Some(baseline) = baseline.filter(|_| within(facts, mark)) else {
+        let Some(baseline) = baseline else {
             continue;
         };
         with_baseline += 1;

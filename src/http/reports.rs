@@ -215,22 +215,40 @@ pub async fn program(
     // Four independent reads on four connections: the report waits for the longest only.
     let span = resolved.span;
     let coverage = resolved.coverage;
-    let scores_at = |week: i64| {
-        let coverage = coverage.clone();
-        state
-            .db
-            .run(move |conn| store::follow_up_scores(conn, span, &coverage, week))
+    let started = std::time::Instant::now();
+    // Each read logs its duration (debug level) to show where a slow report spends its time.
+    let timed = |part: &'static str| {
+        move || {
+            tracing::debug!(
+                part,
+                elapsed_ms = started.elapsed().as_millis(),
+                "report read"
+            )
+        }
+    };
+    let scores_at = |week: i64, done: &'static str| {
+        let (coverage, log) = (coverage.clone(), timed(done));
+        state.db.run(move |conn| {
+            let scores = store::follow_up_scores(conn, span, &coverage, week);
+            log();
+            scores
+        })
     };
     let (for_cases, for_activity) = (coverage.clone(), coverage.clone());
+    let (cases_done, activity_done) = (timed("cases"), timed("activity"));
     let (cases, at_12, at_24, activity) = tokio::join!(
-        state
-            .db
-            .run(move |conn| store::cases(conn, span, &for_cases)),
-        scores_at(12),
-        scores_at(24),
-        state
-            .db
-            .run(move |conn| store::activity(conn, span, &for_activity)),
+        state.db.run(move |conn| {
+            let cases = store::cases(conn, span, &for_cases);
+            cases_done();
+            cases
+        }),
+        scores_at(12, "scores at week 12"),
+        scores_at(24, "scores at week 24"),
+        state.db.run(move |conn| {
+            let activity = store::activity(conn, span, &for_activity);
+            activity_done();
+            activity
+        }),
     );
     let mut scores = at_12?;
     scores.extend(at_24?);
@@ -242,7 +260,9 @@ pub async fn program(
         activity?,
         resolved.practices,
     );
+    timed("assembled")();
     let figures = program_report(&facts, suppress);
+    timed("figures")();
     state
         .db
         .transaction(move |conn| {
