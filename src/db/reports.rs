@@ -156,9 +156,32 @@ pub fn cases(
     )
     .load(conn)?;
     let known = |at: Option<NaiveDateTime>| at.filter(|at| *at < end);
+    // A case's latest completed contact is on its row; when that is after the period, the latest
+    // before the period's end is looked for in the period's last weeks (the report only asks
+    // whether it falls in its last 30 days). None are when the period ends today.
+    let later: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.13.is_some_and(|at| at >= end))
+        .map(|row| row.0.as_str())
+        .collect();
+    let mut before_end: HashMap<String, NaiveDateTime> = HashMap::new();
+    for chunk in later.chunks(1000) {
+        let found: Vec<(String, NaiveDateTime)> = contacts::table
+            .filter(contacts::case_id.eq_any(chunk))
+            .filter(contacts::outcome.eq(ContactOutcome::Completed.as_str()))
+            .filter(contacts::occurred_at.ge(end - Duration::days(32)))
+            .filter(contacts::occurred_at.lt(end))
+            .select((contacts::case_id, contacts::occurred_at))
+            .load(conn)?;
+        for (case, at) in found {
+            let kept = before_end.entry(case).or_insert(at);
+            *kept = (*kept).max(at);
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|row| {
+            let last_contact = known(row.13).or_else(|| before_end.get(&row.0).copied());
             let assessed_at = known(row.6);
             let closed_at = known(row.7);
             let facts = CaseFacts {
@@ -174,9 +197,7 @@ pub fn cases(
                 exit_reason: closed_at.and(row.8),
                 baseline_phq9: assessed_at.and(total(row.9.as_deref())),
                 baseline_gad7: assessed_at.and(total(row.10.as_deref())),
-                // The latest of all; when it is after the period, `activity` finds the latest
-                // before its end.
-                last_completed_contact_at: known(row.13).map(utc),
+                last_completed_contact_at: last_contact.map(utc),
                 early_completed_contacts: Vec::new(),
                 follow_up_scores: Vec::new(),
             };
@@ -249,9 +270,6 @@ pub fn follow_up_scores(
 pub struct Activity {
     pub completed_contacts: u64,
     pub unsuccessful_attempts: u64,
-    /// Completed contacts of the period's last 32 days, of the cases whose latest completed
-    /// contact is after the period (for "contacted in the last 30 days").
-    pub recent: Vec<(String, NaiveDateTime)>,
     /// Completed contacts in (about) the first 12 weeks of cases whose 12th week may end in the
     /// period.
     pub early: Vec<(String, NaiveDateTime)>,
@@ -301,25 +319,6 @@ pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult
             unsuccessful_attempts += n;
         }
     }
-
-    // The latest completed contact before the period's end, for the cases whose latest of all
-    // is after it (none when the period ends today), looked for in the period's last weeks.
-    let column = per_case(conn, "contacts.occurred_at");
-    let last_weeks = sql::<Bool>(&format!("{column} >= "))
-        .bind::<Timestamp, _>(end - Duration::days(32))
-        .sql(&format!(" AND {column} < "))
-        .bind::<Timestamp, _>(end);
-    let recent: Vec<(String, NaiveDateTime)> = covered!(
-        contacts::table
-            .inner_join(cases::table)
-            .filter(cases::last_completed_contact_at.ge(end))
-            .filter(last_weeks)
-            .filter(contacts::outcome.eq(completed))
-            .select((contacts::case_id, contacts::occurred_at))
-            .into_boxed(),
-        coverage
-    )
-    .load(conn)?;
 
     let early_window = within_days_of_assessment(conn, "contacts.occurred_at", -1, 85);
     let early: Vec<(String, NaiveDateTime)> = covered!(
@@ -374,7 +373,6 @@ pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult
     Ok(Activity {
         completed_contacts,
         unsuccessful_attempts,
-        recent,
         early,
         professionals,
         requests,
@@ -477,7 +475,6 @@ pub fn assemble(
             .filter_map(|(case, at)| index.get(case.as_str()).map(|i| (*i, *at)))
             .collect()
     };
-    let recent = positions(&activity.recent);
     let early = positions(&activity.early);
     let scored: Vec<(usize, Instrument, NaiveDateTime, u8)> = scores
         .iter()
@@ -489,13 +486,6 @@ pub fn assemble(
         .collect();
     drop(index);
     let mut cases: Vec<CaseFacts> = cases.into_iter().map(|(_, facts)| facts).collect();
-    for (i, at) in recent {
-        let case = &mut cases[i];
-        let at = utc(at);
-        if case.last_completed_contact_at.is_none_or(|kept| kept < at) {
-            case.last_completed_contact_at = Some(at);
-        }
-    }
     for (i, at) in early {
         cases[i].early_completed_contacts.push(utc(at));
     }
