@@ -68,7 +68,9 @@ export_run "from=2000-01-01&to=$today&practice_id=$practice" text/csv
 export_run "from=2000-01-01&to=$today" text/csv
 
 echo "== GET /reports/program ($DATABASE_URL), seconds"
-for query in "from=$year_ago&to=$today" "from=2000-01-01&to=$today" "from=$year_ago&to=$today&program=sesame" \
+last_year=$(( $(date -u +%Y) - 1 ))
+for query in "from=$year_ago&to=$today" "from=2000-01-01&to=$today" "from=$last_year-01-01&to=$last_year-12-31" \
+  "from=$year_ago&to=$today&program=sesame" \
   "from=$year_ago&to=$today&region=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$region")" \
   "from=$year_ago&to=$today&practice_id=$practice" "from=$year_ago&to=$today (CSV)"; do
   accept="application/json"
