@@ -72,6 +72,21 @@ pub fn record_reads(
     Ok(())
 }
 
+/// `record_reads` for owned (patient, case) pairs, as handlers hold them after their read.
+pub fn record_case_reads(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    reads: &[(String, String)],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let reads: Vec<(&str, Option<&str>)> = reads
+        .iter()
+        .map(|(patient, case)| (patient.as_str(), Some(case.as_str())))
+        .collect();
+    record_reads(conn, actor, action, &reads, at)
+}
+
 fn audit_row(
     actor: &Actor,
     action: &str,

@@ -745,7 +745,7 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    /// Noon in Paris (10:00 or 11:00 UTC) on a day.
+    /// 10:00 UTC on a day (11:00 or 12:00 in Paris).
     fn t(s: &str) -> DateTime<Utc> {
         d(s).and_hms_opt(10, 0, 0).unwrap().and_utc()
     }

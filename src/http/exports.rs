@@ -114,11 +114,7 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, AppError>, Curs
         .state
         .db
         .transaction(move |conn| {
-            let reads: Vec<(&str, Option<&str>)> = reads
-                .iter()
-                .map(|(patient, case)| (patient.as_str(), Some(case.as_str())))
-                .collect();
-            Ok(audit::record_reads(
+            Ok(audit::record_case_reads(
                 conn,
                 &actor,
                 "case.export",

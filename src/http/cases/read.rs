@@ -420,11 +420,7 @@ pub async fn worklist(state: web::Data<AppState>, actor: Actor) -> AppResult<Htt
     state
         .db
         .transaction(move |conn| {
-            let reads: Vec<(&str, Option<&str>)> = reads
-                .iter()
-                .map(|(patient, case)| (patient.as_str(), Some(case.as_str())))
-                .collect();
-            Ok(audit::record_reads(
+            Ok(audit::record_case_reads(
                 conn,
                 &actor,
                 "worklist.read",
