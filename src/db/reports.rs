@@ -11,6 +11,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
+use super::cases::optional_score;
 use super::schema::{cases, contacts, patients, practices, scores, tele_expertise_requests};
 use super::{DbConn, utc};
 use crate::domain::case::{ContactOutcome, split_set};
@@ -90,13 +91,9 @@ type RequestTuple = (
     Option<NaiveDateTime>,
 );
 
-/// A stored baseline's total (answers `"1,0,2,…"`).
-fn total(items: Option<&str>) -> Option<u8> {
-    items.map(|text| {
-        text.split(',')
-            .filter_map(|a| a.trim().parse::<u8>().ok())
-            .fold(0u8, u8::saturating_add)
-    })
+/// The total of stored answers (`"1,0,2,…"`), scored as everywhere else.
+fn total(instrument: Instrument, items: Option<&str>) -> AppResult<Option<u8>> {
+    Ok(optional_score(instrument, items)?.map(|score| score.total))
 }
 
 impl Coverage {
@@ -155,7 +152,6 @@ pub fn cases(
         coverage
     )
     .load(conn)?;
-    let known = |at: Option<NaiveDateTime>| at.filter(|at| *at < end);
     // A case's latest completed contact is on its row; when that is after the period, the latest
     // before the period's end is looked for in the period's last weeks (the report only asks
     // whether it falls in its last 30 days). None are when the period ends today.
@@ -178,13 +174,12 @@ pub fn cases(
             *kept = (*kept).max(at);
         }
     }
-    Ok(rows
-        .into_iter()
+    let end_instant = utc(end);
+    rows.into_iter()
         .map(|row| {
-            let last_contact = known(row.13).or_else(|| before_end.get(&row.0).copied());
-            let assessed_at = known(row.6);
-            let closed_at = known(row.7);
             let facts = CaseFacts {
+                baseline_phq9: total(Instrument::Phq9, row.9.as_deref())?,
+                baseline_gad7: total(Instrument::Gad7, row.10.as_deref())?,
                 patient_id: row.1,
                 nurse_id: row.2,
                 indications: words(&row.3),
@@ -192,18 +187,17 @@ pub fn cases(
                 sex: row.11,
                 birth_date: row.12,
                 referred_at: utc(row.5),
-                assessed_at: assessed_at.map(utc),
-                closed_at: closed_at.map(utc),
-                exit_reason: closed_at.and(row.8),
-                baseline_phq9: assessed_at.and(total(row.9.as_deref())),
-                baseline_gad7: assessed_at.and(total(row.10.as_deref())),
-                last_completed_contact_at: last_contact.map(utc),
+                assessed_at: row.6.map(utc),
+                closed_at: row.7.map(utc),
+                exit_reason: row.8,
+                // Found above when the row's latest is after the period.
+                last_completed_contact_at: before_end.get(&row.0).copied().or(row.13).map(utc),
                 early_completed_contacts: Vec::new(),
                 follow_up_scores: Vec::new(),
             };
-            (row.0, facts)
+            Ok((row.0, facts.as_of(end_instant)))
         })
-        .collect())
+        .collect()
 }
 
 /// One day of slack around windows computed in SQL, so that they hold the domain's windows.
@@ -355,19 +349,12 @@ pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult
         coverage
     )
     .load(conn)?;
-    let known = |at: Option<NaiveDateTime>| at.filter(|at| *at < end);
     let requests = requests
         .into_iter()
-        .map(
-            |(created, due, accepted, declined, cancelled, answered)| RequestFacts {
-                created_at: utc(created),
-                due_at: utc(due),
-                accepted: known(accepted).is_some(),
-                declined: known(declined).is_some(),
-                cancelled: known(cancelled).is_some(),
-                answered_at: known(answered).map(utc),
-            },
-        )
+        .map(|(created, due, accepted, declined, cancelled, answered)| {
+            let moves = [accepted, declined, cancelled, answered].map(|at| at.map(utc));
+            RequestFacts::as_of(utc(created), utc(due), moves, utc(end))
+        })
         .collect();
 
     Ok(Activity {
@@ -567,7 +554,7 @@ pub fn export_page(
     coverage: &Coverage,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<ExportCase>> {
+) -> AppResult<Vec<ExportCase>> {
     let mut query = covered!(
         cases::table
             .inner_join(patients::table)
@@ -640,12 +627,11 @@ pub fn export_page(
     for (case_id, n) in &request_counts {
         counts.entry(case_id.as_str()).or_default().2 += u64::try_from(*n).unwrap_or(0);
     }
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|(a, b, c, d)| {
             let (completed, unsuccessful, requests) =
                 counts.get(a.0.as_str()).copied().unwrap_or_default();
-            ExportCase {
+            Ok(ExportCase {
                 id: a.0.clone(),
                 patient_id: a.1.clone(),
                 practice_id: a.2.clone(),
@@ -657,17 +643,17 @@ pub fn export_page(
                 assessed_at: b.1,
                 closed_at: b.2,
                 exit_reason: b.3.clone(),
-                baseline_phq9: total(c.0.as_deref()),
-                baseline_gad7: total(c.1.as_deref()),
-                latest_phq9: total(c.2.as_deref()),
-                latest_gad7: total(c.3.as_deref()),
+                baseline_phq9: total(Instrument::Phq9, c.0.as_deref())?,
+                baseline_gad7: total(Instrument::Gad7, c.1.as_deref())?,
+                latest_phq9: total(Instrument::Phq9, c.2.as_deref())?,
+                latest_gad7: total(Instrument::Gad7, c.3.as_deref())?,
                 sex: d.0.clone(),
                 birth_date: d.1,
                 region: d.2.clone(),
                 completed_contacts: completed,
                 unsuccessful_contacts: unsuccessful,
                 tele_expertise_requests: requests,
-            }
+            })
         })
-        .collect())
+        .collect()
 }

@@ -2,7 +2,8 @@
 //! and in `docs/indicators.md`: who counts as followed in a period, ages, the process measures of
 //! the Sésame register, outcomes at 12 and 24 weeks, and the small-cell rule.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,6 +26,11 @@ impl Serialize for SmallCell {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str("<5")
     }
+}
+
+/// The small-cell rule applies when the scope holds more than one practice, and in every CSV.
+pub fn suppresses_small_cells(practices_in_scope: usize, csv: bool) -> bool {
+    csv || practices_in_scope > 1
 }
 
 impl Count {
@@ -73,6 +79,25 @@ impl Period {
     pub fn contains(&self, day: NaiveDate) -> bool {
         self.from <= day && day <= self.to
     }
+
+    /// The period as instants `[start, end)`: local midnight of `from` to local midnight after
+    /// `to` in `zone`.
+    pub fn bounds(&self, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        let midnight = |day: NaiveDate| {
+            let local = day.and_time(NaiveTime::MIN);
+            zone.from_local_datetime(&local)
+                .earliest()
+                .map_or(local.and_utc(), |at| at.to_utc())
+        };
+        let after = self.to.succ_opt().unwrap_or(self.to);
+        (midnight(self.from), midnight(after))
+    }
+}
+
+/// What was known at `end`: an instant from `end` on is not known yet. Facts dated after a
+/// period's end are left out of its report, so that the report of a past period does not change.
+pub fn known_by(at: Option<DateTime<Utc>>, end: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    at.filter(|at| *at < end)
 }
 
 /// The median of the values (mean of the two middle ones for an even count); `None` when empty.
@@ -210,6 +235,29 @@ mod tests {
             share(Count::of(1, false), Count::of(3, false)),
             Some(0.3333)
         );
+    }
+
+    #[test]
+    fn small_cells_beyond_one_practice_and_in_csv() {
+        assert!(!suppresses_small_cells(1, false));
+        assert!(!suppresses_small_cells(0, false));
+        assert!(suppresses_small_cells(2, false));
+        assert!(suppresses_small_cells(1, true));
+    }
+
+    #[test]
+    fn a_period_runs_from_local_midnight_to_local_midnight() {
+        // Paris: UTC+1 in winter, UTC+2 from the last Sunday of March.
+        let p = Period {
+            from: d("2026-01-01"),
+            to: d("2026-03-31"),
+        };
+        let (start, end) = p.bounds(chrono_tz::Europe::Paris);
+        assert_eq!(start.to_rfc3339(), "2025-12-31T23:00:00+00:00");
+        assert_eq!(end.to_rfc3339(), "2026-03-31T22:00:00+00:00");
+        assert_eq!(known_by(Some(end), end), None);
+        let before = end - Duration::seconds(1);
+        assert_eq!(known_by(Some(before), end), Some(before));
     }
 
     #[test]

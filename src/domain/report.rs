@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use super::indicators::{
     Count, Period, age_band, contacts_per_patient_month, days_to_assessment,
-    four_contacts_in_twelve_weeks, mean, median, open_days_in, outcome_at_week, round, share,
+    four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in, outcome_at_week, round,
+    share,
 };
 use super::instruments::Instrument;
 
@@ -20,8 +21,7 @@ pub const OUTCOME_WEEKS: [i64; 2] = [12, 24];
 /// The "last 30 days of the period" of the contact measure.
 pub const RECENT_CONTACT_DAYS: i64 = 30;
 
-/// One case as the report sees it. Facts dated after the period's end are left out by whoever
-/// builds this (the report of a past period does not change).
+/// One case as the report sees it, as known at the period's end (`CaseFacts::as_of`).
 #[derive(Debug, Clone)]
 pub struct CaseFacts {
     pub patient_id: String,
@@ -44,6 +44,25 @@ pub struct CaseFacts {
     pub follow_up_scores: Vec<(Instrument, DateTime<Utc>, u8)>,
 }
 
+impl CaseFacts {
+    /// Forgets what happened from `end` on (`known_by`): an assessment, closing (and its reason)
+    /// or latest contact after the period's end are not facts of the period. A baseline exists
+    /// only with its assessment.
+    pub fn as_of(mut self, end: DateTime<Utc>) -> Self {
+        self.assessed_at = known_by(self.assessed_at, end);
+        self.closed_at = known_by(self.closed_at, end);
+        self.last_completed_contact_at = known_by(self.last_completed_contact_at, end);
+        if self.closed_at.is_none() {
+            self.exit_reason = None;
+        }
+        if self.assessed_at.is_none() {
+            self.baseline_phq9 = None;
+            self.baseline_gad7 = None;
+        }
+        self
+    }
+}
+
 /// A tele-expertise request as the report sees it (dates after the period's end already cleared).
 #[derive(Debug, Clone)]
 pub struct RequestFacts {
@@ -53,6 +72,26 @@ pub struct RequestFacts {
     pub declined: bool,
     pub cancelled: bool,
     pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl RequestFacts {
+    /// A request as known at `end` (`known_by`): a move made later has not happened yet.
+    pub fn as_of(
+        created_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+        moves: [Option<DateTime<Utc>>; 4],
+        end: DateTime<Utc>,
+    ) -> Self {
+        let [accepted, declined, cancelled, answered] = moves.map(|at| known_by(at, end));
+        RequestFacts {
+            created_at,
+            due_at,
+            accepted: accepted.is_some(),
+            declined: declined.is_some(),
+            cancelled: cancelled.is_some(),
+            answered_at: answered,
+        }
+    }
 }
 
 /// A practice of the scope.
@@ -940,6 +979,34 @@ mod tests {
             "<5".into()
         ]));
         assert!(rows.iter().all(|row| row[3] != "1" && row[3] != "2"));
+    }
+
+    #[test]
+    fn what_happens_after_the_end_is_forgotten() {
+        let mut c = case("p1", "2026-01-05");
+        c.assessed_at = Some(t("2026-02-01"));
+        c.baseline_phq9 = Some(16);
+        c.closed_at = Some(t("2026-05-01"));
+        c.exit_reason = Some("remission".into());
+        c.last_completed_contact_at = Some(t("2026-04-20"));
+        let at_march = c.clone().as_of(t("2026-03-01"));
+        assert_eq!(at_march.assessed_at, Some(t("2026-02-01")));
+        assert_eq!(at_march.baseline_phq9, Some(16));
+        assert_eq!((at_march.closed_at, at_march.exit_reason), (None, None));
+        assert_eq!(at_march.last_completed_contact_at, None);
+        let at_january = c.as_of(t("2026-01-20"));
+        assert_eq!(
+            (at_january.assessed_at, at_january.baseline_phq9),
+            (None, None)
+        );
+        let request = RequestFacts::as_of(
+            t("2026-01-10"),
+            t("2026-01-17"),
+            [Some(t("2026-01-11")), None, None, Some(t("2026-02-02"))],
+            t("2026-02-01"),
+        );
+        assert!(request.accepted);
+        assert_eq!(request.answered_at, None);
     }
 
     #[test]

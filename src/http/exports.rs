@@ -85,15 +85,7 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, AppError>, Curs
     let page = cursor
         .state
         .db
-        .run(move |conn| {
-            Ok(store::export_page(
-                conn,
-                span,
-                &coverage,
-                after.as_deref(),
-                PAGE,
-            )?)
-        })
+        .run(move |conn| store::export_page(conn, span, &coverage, after.as_deref(), PAGE))
         .await;
     let page = match page {
         Ok(page) => page,

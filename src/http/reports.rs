@@ -3,8 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -14,7 +13,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::naive;
 use crate::db::reports::{self as store, Coverage, Span};
 use crate::domain::case::Program;
-use crate::domain::indicators::Period;
+use crate::domain::indicators::{Period, suppresses_small_cells};
 use crate::domain::policy::{Action, Actor, Scope, authorize};
 use crate::domain::report::{PracticeFacts, ProgramReport, program_report};
 use crate::error::{AppError, AppResult};
@@ -71,15 +70,6 @@ pub struct Resolved {
     pub span: Span,
     pub coverage: Coverage,
     pub practices: Vec<PracticeFacts>,
-    pub narrow: bool,
-}
-
-/// Local midnight of a day, as a stored UTC instant.
-fn midnight(zone: Tz, day: NaiveDate) -> NaiveDateTime {
-    let local = day.and_time(chrono::NaiveTime::MIN);
-    zone.from_local_datetime(&local)
-        .earliest()
-        .map_or(local, |at| naive(at.to_utc()))
 }
 
 /// Checks the query, and finds the practices of the scope among those the caller may see.
@@ -136,19 +126,18 @@ pub async fn resolve(
         practice_ids: (!every_practice).then(|| chosen.iter().map(|p| p.0.clone()).collect()),
         program: query.program.map(|p| p.as_str().to_owned()),
     };
-    let zone = state.settings.timezone;
-    let end_day = query.to.succ_opt().unwrap_or(query.to);
+    let period = Period {
+        from: query.from,
+        to: query.to,
+    };
+    let (start, end) = period.bounds(state.settings.timezone);
     Ok(Resolved {
-        period: Period {
-            from: query.from,
-            to: query.to,
-        },
+        period,
         span: Span {
-            start: midnight(zone, query.from),
-            end: midnight(zone, end_day),
+            start: naive(start),
+            end: naive(end),
         },
         coverage,
-        narrow: chosen.len() <= 1,
         practices: chosen
             .into_iter()
             .map(|(_, region, network)| PracticeFacts { region, network })
@@ -208,7 +197,7 @@ pub async fn program(
     let query = query.into_inner();
     let resolved = resolve(&state, &actor, Action::ReadReports, &query).await?;
     let csv = wants(&req, "text/csv");
-    let suppress = csv || !resolved.narrow;
+    let suppress = suppresses_small_cells(resolved.practices.len(), csv);
     let zone = state.settings.timezone;
     let now = naive(state.clock.now());
     let practices = resolved.practices.len();
