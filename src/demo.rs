@@ -219,7 +219,9 @@ fn event(
     }
 }
 
-/// Fills the database. Refuses a database that already holds demo data.
+/// Fills the database. Refuses any database that already holds an account, a practice or a
+/// patient: demo accounts share a published password, so they must never sit beside real data
+/// (an admin with a known password would open every real record).
 pub fn seed(
     db: &Db,
     cadences: Cadences,
@@ -229,12 +231,14 @@ pub fn seed(
 ) -> Result<SeedReport, String> {
     let started = Instant::now();
     let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let first_admin = format!("admin@{DOMAIN}");
-    if crate::db::accounts::email_taken(&mut conn, &first_admin).map_err(|e| e.to_string())? {
+    if let Some(what) = crate::db::first_registry_data(&mut conn).map_err(|e| e.to_string())? {
         return Err(format!(
-            "this database already holds demo data ({first_admin} exists); seed an empty database"
+            "refusing to seed: this database already holds {what}. Demo accounts share a published \
+             password and must never sit beside real data; seed an empty database (a new \
+             DATABASE_URL). Nothing was written."
         ));
     }
+    let first_admin = format!("admin@{DOMAIN}");
     let password_hash = crate::domain::credentials::hash_password(DEMO_PASSWORD)?;
     let mut g = Generator {
         rng: StdRng::seed_from_u64(seed),

@@ -264,6 +264,35 @@ impl Db {
     }
 }
 
+/// What makes a database not empty for `demo seed`: the first of accounts, API clients,
+/// practices and patients that has a row (`None` when there is none).
+pub fn first_registry_data(conn: &mut DbConn) -> QueryResult<Option<&'static str>> {
+    use diesel::dsl::exists;
+    use schema::{api_clients, patients, practices, users};
+    let checks: [(&'static str, bool); 4] = [
+        (
+            "accounts",
+            diesel::select(exists(users::table.select(users::id))).get_result(conn)?,
+        ),
+        (
+            "API clients",
+            diesel::select(exists(api_clients::table.select(api_clients::id))).get_result(conn)?,
+        ),
+        (
+            "practices",
+            diesel::select(exists(practices::table.select(practices::id))).get_result(conn)?,
+        ),
+        (
+            "patients",
+            diesel::select(exists(patients::table.select(patients::id))).get_result(conn)?,
+        ),
+    ];
+    Ok(checks
+        .into_iter()
+        .find(|(_, any)| *any)
+        .map(|(what, _)| what))
+}
+
 /// Current UTC time as stored in the database (timestamps without zone, always UTC).
 pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     at.naive_utc()

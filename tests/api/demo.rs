@@ -41,7 +41,7 @@ async fn a_seeded_database_is_served_and_the_seed_is_deterministic() {
     // A second seed of the same database is refused: it would duplicate the accounts.
     let again = seed(&db, "10", "3");
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds demo data"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds accounts"));
 
     // Another database, the same seed: the same population.
     let twin = TestDatabase::new();
@@ -92,4 +92,29 @@ async fn a_seeded_database_is_served_and_the_seed_is_deterministic() {
         .get("/api/v1/cases?overdue=true&phase=active", &nurse)
         .await;
     assert_ne!(overdue.body["items"], Value::Array(vec![]));
+}
+
+/// A database with real data (here one admin account, then one practice with no account) is
+/// refused, exit non-zero, and nothing is written: demo accounts share a published password.
+#[actix_web::test]
+async fn a_database_holding_real_data_is_never_seeded() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    app.practice(&admin, "Cabinet réel").await;
+    let out = seed(app.database(), "10", "1");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to seed"), "{stderr}");
+    assert!(stderr.contains("Nothing was written"), "{stderr}");
+    let demo_admin = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            serde_json::json!({"grant_type": "password", "email": "admin@demo.sesame.test",
+                "password": sesame::demo::DEMO_PASSWORD}),
+        )
+        .await;
+    demo_admin.assert_problem(401);
+    let users = app.get("/api/v1/users", &admin).await;
+    assert_eq!(users.body["items"].as_array().map(Vec::len), Some(1));
 }
