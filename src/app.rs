@@ -22,6 +22,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub tokens: Arc<TokenKeys>,
     pub settings: Arc<Settings>,
+    /// Per-client-address limits on authentication (this process's own counts).
+    pub limits: Arc<crate::http::limits::Limits>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             db,
             clock,
             tokens,
+            limits: Arc::new(crate::http::limits::Limits::new(&settings)),
             settings: Arc::new(settings),
         })
     }
@@ -132,6 +135,9 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .configure(crate::http::routes)
         .default_service(web::to(crate::http::ops::no_such_path))
+        .wrap(actix_web::middleware::from_fn(
+            crate::http::ops::audit_refusals,
+        ))
         .wrap(actix_web::middleware::from_fn(
             crate::http::ops::problem_for_bare_errors,
         ))

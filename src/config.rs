@@ -100,6 +100,15 @@ pub struct Settings {
     pub lockout_threshold: i32,
     /// `None`: a locked account stays locked until an admin unlocks it.
     pub lockout_minutes: Option<i64>,
+    /// Requests to the token endpoints per client address and minute (a burst of as many).
+    pub auth_requests_per_minute: u32,
+    /// Failed authentications (logins, refresh tokens, bearer tokens) per client address and
+    /// minute before 429.
+    pub auth_failures_per_minute: u32,
+    /// Peers whose client-address header is believed (a reverse proxy); nobody else's is.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The header a trusted proxy puts the client's address in.
+    pub client_ip_header: String,
     /// Due dates and flag thresholds of the pathway.
     pub cadences: Cadences,
     /// `None`: emails are written as files in `data_dir/outbox-mail`.
@@ -143,6 +152,10 @@ impl Settings {
             refresh_token_ttl_secs: 12 * 60 * 60,
             lockout_threshold: 5,
             lockout_minutes: Some(15),
+            auth_requests_per_minute: 120,
+            auth_failures_per_minute: 20,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "x-forwarded-for".to_owned(),
             cadences: Cadences::default(),
             smtp_url: None,
             mail_from: "Sésame <no-reply@sesame.invalid>".to_owned(),
@@ -307,6 +320,35 @@ impl Settings {
                 .filter(|n| (0..=525_600).contains(n))
                 .map(|n| (n > 0).then_some(n)),
             "minutes from 0 (until an admin unlocks) to 525600"
+        );
+        parse_into!(
+            s.auth_requests_per_minute,
+            "SESAME_AUTH_RATE_PER_MINUTE",
+            |v: &str| v.parse().ok().filter(|n| (1..=1_000_000).contains(n)),
+            "requests per minute from 1 to 1000000"
+        );
+        parse_into!(
+            s.auth_failures_per_minute,
+            "SESAME_AUTH_FAILURES_PER_MINUTE",
+            |v: &str| v.parse().ok().filter(|n| (1..=1_000_000).contains(n)),
+            "failed attempts per minute from 1 to 1000000"
+        );
+        parse_into!(
+            s.trusted_proxies,
+            "SESAME_TRUSTED_PROXIES",
+            |v: &str| v
+                .split(',')
+                .map(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+                .collect::<Option<Vec<_>>>(),
+            "a comma-separated list of IP addresses, e.g. 127.0.0.1,::1"
+        );
+        parse_into!(
+            s.client_ip_header,
+            "SESAME_CLIENT_IP_HEADER",
+            |v: &str| actix_web::http::header::HeaderName::from_bytes(v.as_bytes())
+                .ok()
+                .map(|h| h.as_str().to_owned()),
+            "a header name such as X-Forwarded-For or X-Real-IP"
         );
         let days = |v: &str| v.parse::<i64>().ok().filter(|n| (1..=3650).contains(n));
         parse_into!(
@@ -544,6 +586,25 @@ mod tests {
                 .lockout_minutes,
             Some(30)
         );
+    }
+
+    #[test]
+    fn trusted_proxies_and_limits_are_read_and_checked() {
+        let s = settings(&[
+            ("SESAME_TRUSTED_PROXIES", "127.0.0.1, ::1"),
+            ("SESAME_CLIENT_IP_HEADER", "X-Real-IP"),
+            ("SESAME_AUTH_FAILURES_PER_MINUTE", "5"),
+        ])
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.client_ip_header, "x-real-ip");
+        assert_eq!(s.auth_failures_per_minute, 5);
+        let error = settings(&[
+            ("SESAME_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SESAME_AUTH_RATE_PER_MINUTE", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.0.len(), 2, "{error}");
     }
 
     #[test]

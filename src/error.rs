@@ -66,8 +66,16 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
-    #[error("{0}")]
-    Locked(String),
+    /// A login refused for a while: the account is locked for this client address (or by an
+    /// admin); `retry_after` in seconds when the lock has an end.
+    #[error("{detail}")]
+    Locked {
+        detail: String,
+        retry_after: Option<u64>,
+    },
+    /// Too many requests (or failed attempts) from this client address; retry after the delay.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("{0}")]
     Unavailable(String),
     /// Never shown to the client beyond a generic sentence; logged with its cause.
@@ -121,7 +129,8 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Validation(_) => "validation",
-            Self::Locked(_) => "account-locked",
+            Self::Locked { .. } => "account-locked",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -163,7 +172,8 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Locked(_) => StatusCode::LOCKED,
+            Self::Locked { .. } => StatusCode::LOCKED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -191,12 +201,35 @@ impl ResponseError for AppError {
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            Self::TooManyRequests { retry_after, .. }
+            | Self::Locked {
+                retry_after: Some(retry_after),
+                ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.max(&1).to_string()));
+            }
             _ => {}
         }
+        let refusal = match self {
+            Self::Forbidden(detail) if *detail == crate::domain::policy::Denied.to_string() => {
+                Some(crate::db::audit::DENIED_ROLE)
+            }
+            Self::Forbidden(_) => Some(crate::db::audit::DENIED_PARTY),
+            _ => None,
+        };
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        response.body(body)
+        let mut response = response.body(body);
+        if let Some(reason) = refusal {
+            // For the middleware that audits refusals (`http::ops::audit_refusals`).
+            response.extensions_mut().insert(Refusal(reason));
+        }
+        response
     }
 }
+
+/// Marks a response as a refusal of an authenticated caller, with the reason to audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal(pub &'static str);
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
@@ -246,7 +279,20 @@ mod tests {
             (AppError::PayloadTooLarge(10), 413),
             (AppError::UnsupportedMediaType("x".into()), 415),
             (AppError::invalid("email", "bad"), 422),
-            (AppError::Locked("x".into()), 423),
+            (
+                AppError::Locked {
+                    detail: "x".into(),
+                    retry_after: Some(60),
+                },
+                423,
+            ),
+            (
+                AppError::TooManyRequests {
+                    detail: "x".into(),
+                    retry_after: 3,
+                },
+                429,
+            ),
             (AppError::Unavailable("x".into()), 503),
             (AppError::Internal("secret cause".into()), 500),
         ];

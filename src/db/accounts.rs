@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{api_clients, user_practices, users};
+use super::schema::{api_clients, login_failures, user_practices, users};
 use crate::domain::policy::Scope;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -305,6 +305,113 @@ pub fn record_failed_login(
             .execute(conn)?;
     }
     Ok(failed)
+}
+
+/// Failed logins of one account from one client address.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = login_failures)]
+pub struct LoginFailureRow {
+    pub failed: i32,
+    pub last_failed_at: NaiveDateTime,
+    pub locked_at: Option<NaiveDateTime>,
+}
+
+pub fn find_login_failures(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_addr: &str,
+) -> QueryResult<Option<LoginFailureRow>> {
+    login_failures::table
+        .find((user_id, client_addr))
+        .select(LoginFailureRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Counts one more failure of `user_id` from `client_addr` (atomically, also under concurrent
+/// attempts) and locks the pair when `lock` says the new count is enough; an expired lock first
+/// starts the count again. Returns the new count.
+pub fn record_login_failure(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_addr: &str,
+    lock_expired: bool,
+    lock: impl Fn(i32) -> bool,
+    now: NaiveDateTime,
+) -> QueryResult<i32> {
+    let pair = login_failures::table.find((user_id, client_addr));
+    if lock_expired {
+        diesel::delete(pair).execute(conn)?;
+    }
+    let first = (
+        login_failures::user_id.eq(user_id),
+        login_failures::client_addr.eq(client_addr),
+        login_failures::failed.eq(1),
+        login_failures::last_failed_at.eq(now),
+    );
+    let again = (
+        login_failures::failed.eq(login_failures::failed + 1),
+        login_failures::last_failed_at.eq(now),
+    );
+    // ON CONFLICT is not in what both backends share through the MultiConnection.
+    match conn {
+        DbConn::Postgres(pg) => diesel::insert_into(login_failures::table)
+            .values(first)
+            .on_conflict((login_failures::user_id, login_failures::client_addr))
+            .do_update()
+            .set(again)
+            .execute(pg)?,
+        DbConn::Sqlite(sqlite) => diesel::insert_into(login_failures::table)
+            .values(first)
+            .on_conflict((login_failures::user_id, login_failures::client_addr))
+            .do_update()
+            .set(again)
+            .execute(sqlite)?,
+    };
+    let row = pair.select(LoginFailureRow::as_select()).first(conn)?;
+    if lock(row.failed) && row.locked_at.is_none() {
+        diesel::update(pair)
+            .set(login_failures::locked_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(row.failed)
+}
+
+/// A successful login from an address forgets that address's failures.
+pub fn clear_login_failures(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_addr: &str,
+) -> QueryResult<()> {
+    diesel::delete(login_failures::table.find((user_id, client_addr)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// An admin's unlock forgets the account's failures from every address.
+pub fn clear_all_login_failures(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::user_id.eq(user_id)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The accounts among `user_ids` locked for some address by a lock set at or after `since`
+/// (`None`: any lock, when locks last until an admin unlocks).
+pub fn locked_for_some_address(
+    conn: &mut DbConn,
+    user_ids: &[&str],
+    since: Option<NaiveDateTime>,
+) -> QueryResult<Vec<String>> {
+    let mut query = login_failures::table
+        .filter(login_failures::user_id.eq_any(user_ids))
+        .filter(login_failures::locked_at.is_not_null())
+        .select(login_failures::user_id)
+        .distinct()
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(login_failures::locked_at.ge(since));
+    }
+    query.load(conn)
 }
 
 /// A successful login clears the count of failures.

@@ -21,13 +21,102 @@ pub struct AuditRow {
     pub patient_id: Option<String>,
     pub case_id: Option<String>,
     pub outcome: String,
+    pub reason: Option<String>,
 }
 
-/// What happened: `ok`, or `denied` (an object outside the caller's practices).
+/// What happened: `ok`, or `denied` with the reason (see the `DENIED_*` constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
-    Denied,
+    Denied(&'static str),
+}
+
+/// The object is outside the caller's practices (answered 404).
+pub const DENIED_PRACTICE: &str = "practice";
+/// The caller's role may not do this (403).
+pub const DENIED_ROLE: &str = "role";
+/// The caller is not a party to this object (a tele-expertise request of another expert; 403).
+pub const DENIED_PARTY: &str = "party";
+/// A login with a wrong password, or for an unknown or inactive account (401).
+pub const DENIED_BAD_CREDENTIALS: &str = "bad_credentials";
+/// A login refused because the account is locked for this client address, or by an admin (423).
+pub const DENIED_LOCKED: &str = "locked";
+/// A refresh token that is unknown, spent (a replay revokes its family), expired or whose
+/// account is inactive (401).
+pub const DENIED_TOKEN: &str = "token";
+/// A well-signed access token past its expiry (401).
+pub const DENIED_EXPIRED: &str = "expired";
+/// A well-signed access token whose session was revoked or whose account is inactive (401).
+pub const DENIED_REVOKED: &str = "revoked";
+
+/// The actor of a login attempt for an email no account has (`actor_kind` `anonymous`).
+pub const ANONYMOUS_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Who attempted something, for rows written without an authenticated `Actor` (refused logins
+/// and tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub actor_id: String,
+    /// `user`, `api_client` or `anonymous`.
+    pub actor_kind: &'static str,
+}
+
+/// A list filtered on a practice outside the caller's (answered with what is in scope: nothing).
+pub const DENIED_FILTER: &str = "filter";
+
+impl From<&Actor> for Attempt {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            actor_id: actor.id.clone(),
+            actor_kind: match actor.kind {
+                SubjectKind::User => "user",
+                SubjectKind::ApiClient => "api_client",
+            },
+        }
+    }
+}
+
+/// Audits a list whose `practice_id` filter names a practice outside `scope` (the list then
+/// shows nothing of it); does nothing for a filter in scope or no filter.
+pub fn record_filter_outside_scope(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    practice_id: Option<&str>,
+    scope: &crate::domain::policy::Scope,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    match practice_id {
+        Some(practice) if !scope.covers(practice) => {
+            record_refusal(conn, &actor.into(), action, DENIED_FILTER, at)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One refused attempt (a failed login, a refused token, a 403) in a transaction of its own.
+pub fn record_refusal(
+    conn: &mut DbConn,
+    who: &Attempt,
+    action: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = AuditRow {
+        id: Uuid::now_v7().to_string(),
+        occurred_at: at,
+        actor_id: who.actor_id.clone(),
+        actor_kind: who.actor_kind.to_owned(),
+        action: action.to_owned(),
+        patient_id: None,
+        case_id: None,
+        outcome: "denied".to_owned(),
+        reason: Some(reason.to_owned()),
+    };
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn record(
@@ -109,9 +198,13 @@ fn audit_row(
         case_id: case_id.map(str::to_owned),
         outcome: match outcome {
             Outcome::Ok => "ok",
-            Outcome::Denied => "denied",
+            Outcome::Denied(_) => "denied",
         }
         .to_owned(),
+        reason: match outcome {
+            Outcome::Ok => None,
+            Outcome::Denied(why) => Some(why.to_owned()),
+        },
     }
 }
 

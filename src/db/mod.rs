@@ -11,6 +11,7 @@ pub mod patients;
 pub mod practices;
 pub mod reports;
 pub mod schema;
+pub mod sessions;
 pub mod tele_expertise;
 pub mod tokens;
 

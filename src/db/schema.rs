@@ -100,6 +100,27 @@ diesel::table! {
         patient_id -> Nullable<Text>,
         case_id -> Nullable<Text>,
         outcome -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        subject_id -> Text,
+        subject_kind -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (user_id, client_addr) {
+        user_id -> Text,
+        client_addr -> Text,
+        failed -> Integer,
+        last_failed_at -> Timestamp,
+        locked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -264,6 +285,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     patients,
     audit_events,
+    sessions,
+    login_failures,
     cases,
     scores,
     contacts,

@@ -134,6 +134,34 @@ impl LockoutPolicy {
     pub fn has_expired(&self, locked_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         locked_at.is_some() && !self.is_locked(locked_at, now)
     }
+
+    /// How long a lock set at `locked_at` still lasts (`None`: no lock, or no end).
+    pub fn lock_remaining(
+        &self,
+        locked_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let end = locked_at? + Duration::minutes(self.lock_minutes?);
+        (end > now).then(|| end - now)
+    }
+
+    /// Failed logins slow down before they lock: after the second failure in a row the next
+    /// attempt waits 1 s, then 2 s, 4 s, … (doubling) until the threshold locks. `Some(wait)`
+    /// while an attempt now would come too soon. A person retyping a password never notices;
+    /// a script guessing gets a handful of tries per minute before the lock.
+    pub fn wait_before_next(
+        &self,
+        failed: i32,
+        last_failed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        if failed < 2 || self.locks_after(failed) {
+            return None;
+        }
+        let delay = Duration::seconds(1_i64 << (failed - 2).min(20));
+        let ready = last_failed_at + delay;
+        (ready > now).then(|| ready - now)
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +213,35 @@ mod tests {
         };
         let locking: Vec<bool> = (1..=6).map(|failed| policy.locks_after(failed)).collect();
         assert_eq!(locking, [false, false, false, false, true, true]);
+    }
+
+    #[test]
+    fn failures_slow_down_exponentially_before_the_lock() {
+        let policy = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: Some(15),
+        };
+        let last = at(0);
+        let wait = |failed, seconds_later: i64| {
+            policy
+                .wait_before_next(failed, last, last + Duration::seconds(seconds_later))
+                .map(|d| d.num_seconds())
+        };
+        assert_eq!(wait(1, 0), None, "one typo costs nothing");
+        assert_eq!(wait(2, 0), Some(1));
+        assert_eq!(wait(2, 1), None);
+        assert_eq!(wait(3, 0), Some(2));
+        assert_eq!(wait(4, 1), Some(3));
+        assert_eq!(wait(4, 4), None);
+        assert_eq!(wait(5, 0), None, "the lock takes over at the threshold");
+        assert_eq!(
+            policy
+                .lock_remaining(Some(at(0)), at(5))
+                .map(|d| d.num_minutes()),
+            Some(10)
+        );
+        assert_eq!(policy.lock_remaining(Some(at(0)), at(15)), None);
+        assert_eq!(policy.lock_remaining(None, at(0)), None);
     }
 
     #[test]

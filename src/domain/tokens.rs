@@ -23,18 +23,25 @@ pub struct Claims {
     pub jti: String,
     /// Whether `sub` is a person's account or a machine account.
     pub kind: SubjectKind,
+    /// The session the token belongs to; revoking it refuses the token at once.
+    pub sid: String,
 }
 
 /// Why a presented token was refused (all of them answer 401).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Well signed but past its expiry: the subject is known (for the audit of the refusal).
     #[error("the access token has expired")]
-    Expired,
+    Expired { subject: String, kind: SubjectKind },
     #[error("the access token is not valid")]
     Invalid,
 }
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
+
+/// How far ahead of our clock a token's `iat` may be (another instance's clock running fast).
+/// Beyond it the token was not made by a well-set instance of ours: refused.
+pub const CLOCK_SKEW_SECS: i64 = 60;
 
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -71,6 +78,7 @@ impl TokenKeys {
         &self,
         kind: SubjectKind,
         subject: &str,
+        session: &str,
         now: DateTime<Utc>,
     ) -> Result<String, String> {
         let claims = Claims {
@@ -81,6 +89,7 @@ impl TokenKeys {
             exp: now.timestamp() + self.ttl_secs,
             jti: Uuid::new_v4().to_string(),
             kind,
+            sid: session.to_owned(),
         };
         jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
             .map_err(|e| format!("token signing failed: {e}"))
@@ -93,8 +102,14 @@ impl TokenKeys {
         if data.header.alg != ALGORITHM {
             return Err(TokenError::Invalid);
         }
+        if data.claims.iat > now.timestamp() + CLOCK_SKEW_SECS {
+            return Err(TokenError::Invalid);
+        }
         if now.timestamp() >= data.claims.exp {
-            return Err(TokenError::Expired);
+            return Err(TokenError::Expired {
+                subject: data.claims.sub,
+                kind: data.claims.kind,
+            });
         }
         Ok(data.claims)
     }
@@ -120,7 +135,9 @@ mod tests {
 
     #[test]
     fn a_fresh_token_verifies_with_its_claims() {
-        let token = keys().issue(SubjectKind::User, "u-1", now()).unwrap();
+        let token = keys()
+            .issue(SubjectKind::User, "u-1", "s-1", now())
+            .unwrap();
         let claims = keys()
             .verify(&token, now() + Duration::seconds(899))
             .unwrap();
@@ -128,20 +145,51 @@ mod tests {
         assert_eq!(claims.kind, SubjectKind::User);
         assert_eq!(claims.exp - claims.iat, 900);
         assert!(Uuid::parse_str(&claims.jti).is_ok());
+        assert_eq!(claims.sid, "s-1");
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused_beyond_the_skew() {
+        let ahead = |secs| {
+            keys()
+                .issue(
+                    SubjectKind::User,
+                    "u-1",
+                    "s-1",
+                    now() + Duration::seconds(secs),
+                )
+                .unwrap()
+        };
+        assert!(keys().verify(&ahead(CLOCK_SKEW_SECS), now()).is_ok());
+        assert_eq!(
+            keys().verify(&ahead(CLOCK_SKEW_SECS + 1), now()),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            keys().verify(&ahead(86_400), now()),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
     fn an_expired_token_is_refused() {
-        let token = keys().issue(SubjectKind::User, "u-1", now()).unwrap();
+        let token = keys()
+            .issue(SubjectKind::User, "u-1", "s-1", now())
+            .unwrap();
         assert_eq!(
             keys().verify(&token, now() + Duration::seconds(900)),
-            Err(TokenError::Expired)
+            Err(TokenError::Expired {
+                subject: "u-1".to_owned(),
+                kind: SubjectKind::User
+            })
         );
     }
 
     #[test]
     fn another_audience_issuer_or_key_is_refused() {
-        let token = keys().issue(SubjectKind::User, "u-1", now()).unwrap();
+        let token = keys()
+            .issue(SubjectKind::User, "u-1", "s-1", now())
+            .unwrap();
         let other_audience = TokenKeys::new(SECRET, "sesame", "other-api", 900);
         assert_eq!(
             other_audience.verify(&token, now()),
@@ -160,7 +208,9 @@ mod tests {
 
     #[test]
     fn a_tampered_or_unsigned_token_is_refused() {
-        let token = keys().issue(SubjectKind::User, "u-1", now()).unwrap();
+        let token = keys()
+            .issue(SubjectKind::User, "u-1", "s-1", now())
+            .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();

@@ -234,6 +234,10 @@ pub async fn update(
                 .ok_or_else(|| AppError::not_found("API client"))?;
             check_version(expected, current.version)?;
             store::update_api_client(conn, &id, &changes, now)?;
+            if changes.active.is_some() {
+                // Tokens issued before a deactivation (or a reactivation) stop working now.
+                crate::db::sessions::revoke_all_of(conn, &id, now)?;
+            }
             store::find_api_client(conn, &id)?.ok_or_else(|| AppError::not_found("API client"))
         })
         .await?;

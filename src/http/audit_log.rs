@@ -18,15 +18,21 @@ use crate::error::AppResult;
 pub struct AuditEvent {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
+    /// The account; the nil UUID for a login attempt with an email no account has.
     pub actor_id: Uuid,
-    /// `user` or `api_client`.
+    /// `user`, `api_client`, or `anonymous` (a login attempt with an email no account has).
     pub actor_kind: String,
     /// What was done, e.g. `patient.read`, `patient.update`.
     pub action: String,
     pub patient_id: Option<Uuid>,
     pub case_id: Option<Uuid>,
-    /// `ok`, or `denied` for an attempt on data outside the caller's practices.
+    /// `ok`, or `denied` for a refused attempt.
     pub outcome: String,
+    /// Why it was refused: `practice` (outside the caller's practices, answered 404), `role`
+    /// (403), `party` (not the expert or requester, 403), `bad_credentials` or `locked` (a
+    /// refused login), `token` (an expired token, a revoked session or an inactive account),
+    /// `filter` (a list filtered on a practice outside the caller's). Absent when `ok`.
+    pub reason: Option<String>,
 }
 
 impl AuditEvent {
@@ -40,6 +46,7 @@ impl AuditEvent {
             patient_id: row.patient_id.as_deref().map(parse_id).transpose()?,
             case_id: row.case_id.as_deref().map(parse_id).transpose()?,
             outcome: row.outcome,
+            reason: row.reason,
         })
     }
 }

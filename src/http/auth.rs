@@ -1,6 +1,6 @@
 //! Tokens: the password and client-credentials grants, refresh with rotation, logout, and `/me`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,6 +9,7 @@ use validator::Validate;
 
 use super::extract::Json;
 use crate::app::AppState;
+use crate::db::audit;
 use crate::db::tokens::RefreshTokenRow;
 use crate::db::{self, accounts, naive, utc};
 use crate::domain::account::{Locale, Role, normalize_email};
@@ -119,21 +120,23 @@ const BAD_REFRESH: &str = "the refresh token is not valid; log in again";
         (status = 413, description = "Body too large", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 423, description = "Account locked after repeated failed logins", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Account locked for this client address after repeated failed logins (or by an admin, for every address); `Retry-After` says how long when the lock has an end", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(request): Json<TokenRequest>,
 ) -> AppResult<HttpResponse> {
+    let addr = admit_to_token_endpoint(&state, &req)?;
     let response = match request {
         TokenRequest::Password { email, password } => {
-            password_grant(&state, &normalize_email(&email), password).await?
+            password_grant(&state, &normalize_email(&email), password, &addr).await?
         }
         TokenRequest::ClientCredentials {
             client_id,
             client_secret,
-        } => client_grant(&state, client_id.to_string(), client_secret).await?,
+        } => client_grant(&state, client_id.to_string(), client_secret, &addr).await?,
     };
     Ok(token_response(response))
 }
@@ -144,46 +147,148 @@ fn token_response(body: TokenResponse) -> HttpResponse {
         .json(body)
 }
 
+fn too_many(retry_after: u64) -> AppError {
+    AppError::TooManyRequests {
+        detail: "too many attempts from your address; wait before trying again".to_owned(),
+        retry_after,
+    }
+}
+
+/// The token endpoints' general limit per client address (every request counts), and the
+/// address itself.
+fn admit_to_token_endpoint(state: &AppState, req: &HttpRequest) -> AppResult<String> {
+    let addr = state.limits.client_addr(req);
+    state.limits.auth_requests.take(&addr).map_err(too_many)?;
+    Ok(addr)
+}
+
+/// Counts a failed authentication from `addr`; the next ones get 429 once the budget is spent.
+fn count_failure(state: &AppState, addr: &str) {
+    // Spent already: the refusal at hand stands; the next attempt meets the 429.
+    let _ = state.limits.auth_failures.take(addr);
+}
+
+/// A refused attempt, audited in a transaction of its own (nothing else is written).
+async fn audit_refusal(
+    state: &AppState,
+    who: audit::Attempt,
+    action: &'static str,
+    reason: &'static str,
+) -> AppResult<()> {
+    let at = naive(state.clock.now());
+    state
+        .db
+        .transaction(move |conn| Ok(audit::record_refusal(conn, &who, action, reason, at)?))
+        .await
+}
+
+fn user_attempt(id: &str) -> audit::Attempt {
+    audit::Attempt {
+        actor_id: id.to_owned(),
+        actor_kind: "user",
+    }
+}
+
 async fn password_grant(
     state: &AppState,
     email: &str,
     password: String,
+    addr: &str,
 ) -> AppResult<TokenResponse> {
+    // Spent failures stop the attempt before the (deliberately slow) password check.
+    state.limits.auth_failures.peek(addr).map_err(too_many)?;
     let lookup = email.to_owned();
+    let pair_addr = addr.to_owned();
     let record = state
         .db
-        .run(move |conn| Ok(accounts::find_user_by_email(conn, &lookup)?))
+        .run(move |conn| {
+            let Some(record) = accounts::find_user_by_email(conn, &lookup)? else {
+                return Ok(None);
+            };
+            let failures = accounts::find_login_failures(conn, &record.user.id, &pair_addr)?;
+            Ok(Some((record, failures)))
+        })
         .await?;
     let now = state.clock.now();
     let policy = state.lockout();
-    let Some(record) = record else {
+    let Some((record, failures)) = record else {
         web::block(move || burn_verification_time(&password))
             .await
             .ok();
+        count_failure(state, addr);
+        let anonymous = audit::Attempt {
+            actor_id: audit::ANONYMOUS_ID.to_owned(),
+            actor_kind: "anonymous",
+        };
+        audit_refusal(
+            state,
+            anonymous,
+            "auth.login",
+            audit::DENIED_BAD_CREDENTIALS,
+        )
+        .await?;
         return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
     };
     let user = record.user;
-    let locked_at = user.locked_at.map(utc);
-    if policy.is_locked(locked_at, now) {
-        return Err(AppError::Locked(
-            "this account is locked after repeated failed logins; ask an administrator or try again later".to_owned(),
-        ));
+    // An admin's lock holds for every address; a lock after failed logins only for the
+    // address they came from, so nobody can lock a colleague out from elsewhere.
+    let admin_lock = user.locked_at.map(utc);
+    let pair_lock = failures.as_ref().and_then(|f| f.locked_at).map(utc);
+    for lock in [admin_lock, pair_lock] {
+        if policy.is_locked(lock, now) {
+            audit_refusal(
+                state,
+                user_attempt(&user.id),
+                "auth.login",
+                audit::DENIED_LOCKED,
+            )
+            .await?;
+            return Err(AppError::Locked {
+                detail: "this account is locked for your address after repeated failed logins; \
+                         try again later, from your usual workstation, or ask an administrator"
+                    .to_owned(),
+                retry_after: policy
+                    .lock_remaining(lock, now)
+                    .map(crate::http::limits::seconds),
+            });
+        }
+    }
+    if let Some(f) = failures.as_ref().filter(|f| f.locked_at.is_none())
+        && let Some(wait) = policy.wait_before_next(f.failed, utc(f.last_failed_at), now)
+    {
+        return Err(AppError::TooManyRequests {
+            detail: "too many failed logins for this account from your address; wait before \
+                     trying again"
+                .to_owned(),
+            retry_after: crate::http::limits::seconds(wait),
+        });
     }
     let stored = user.password_hash.clone();
     let verified = web::block(move || verify_password(&password, &stored))
         .await
         .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?;
     let user_id = user.id.clone();
+    let pair_addr = addr.to_owned();
     if !verified {
-        let lock_expired = policy.has_expired(locked_at, now);
+        let lock_expired = policy.has_expired(pair_lock, now);
+        count_failure(state, addr);
+        let who = user_attempt(&user_id);
         state
             .db
             .transaction(move |conn| {
-                accounts::record_failed_login(
+                accounts::record_login_failure(
                     conn,
                     &user_id,
+                    &pair_addr,
                     lock_expired,
                     |n| policy.locks_after(n),
+                    naive(now),
+                )?;
+                audit::record_refusal(
+                    conn,
+                    &who,
+                    "auth.login",
+                    audit::DENIED_BAD_CREDENTIALS,
                     naive(now),
                 )?;
                 Ok(())
@@ -192,30 +297,43 @@ async fn password_grant(
         return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
     }
     if !user.active {
+        count_failure(state, addr);
+        audit_refusal(
+            state,
+            user_attempt(&user.id),
+            "auth.login",
+            audit::DENIED_BAD_CREDENTIALS,
+        )
+        .await?;
         return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
     }
     let refresh_ttl = state.settings.refresh_token_ttl_secs;
+    let session = Uuid::now_v7().to_string();
+    let family = session.clone();
     let refresh_token = state
         .db
         .transaction(move |conn| {
-            accounts::record_successful_login(conn, &user_id)?;
-            issue_refresh_token(
-                conn,
-                &user_id,
-                &Uuid::now_v7().to_string(),
-                now,
-                refresh_ttl,
-            )
+            accounts::clear_login_failures(conn, &user_id, &pair_addr)?;
+            db::sessions::insert(conn, &family, &user_id, "user", naive(now))?;
+            issue_refresh_token(conn, &user_id, &family, now, refresh_ttl)
         })
         .await?;
-    access_token(state, SubjectKind::User, &user.id, Some(refresh_token))
+    access_token(
+        state,
+        SubjectKind::User,
+        &user.id,
+        &session,
+        Some(refresh_token),
+    )
 }
 
 async fn client_grant(
     state: &AppState,
     client_id: String,
     secret: String,
+    addr: &str,
 ) -> AppResult<TokenResponse> {
+    state.limits.auth_failures.peek(addr).map_err(too_many)?;
     let client = state
         .db
         .run(move |conn| {
@@ -231,9 +349,44 @@ async fn client_grant(
         Some((client, true))
             if client.active && constant_time_eq(&secret_digest(&secret), &client.secret_hash) =>
         {
-            access_token(state, SubjectKind::ApiClient, &client.id, None)
+            let now = state.clock.now();
+            let session = Uuid::now_v7().to_string();
+            let (id, sid) = (client.id.clone(), session.clone());
+            state
+                .db
+                .transaction(move |conn| {
+                    Ok(db::sessions::insert(
+                        conn,
+                        &sid,
+                        &id,
+                        "api_client",
+                        naive(now),
+                    )?)
+                })
+                .await?;
+            access_token(state, SubjectKind::ApiClient, &client.id, &session, None)
         }
-        _ => Err(AppError::Unauthorized(BAD_CLIENT.to_owned())),
+        other => {
+            count_failure(state, addr);
+            let who = match &other {
+                Some((client, _)) => audit::Attempt {
+                    actor_id: client.id.clone(),
+                    actor_kind: "api_client",
+                },
+                None => audit::Attempt {
+                    actor_id: audit::ANONYMOUS_ID.to_owned(),
+                    actor_kind: "anonymous",
+                },
+            };
+            audit_refusal(
+                state,
+                who,
+                "auth.client_credentials",
+                audit::DENIED_BAD_CREDENTIALS,
+            )
+            .await?;
+            Err(AppError::Unauthorized(BAD_CLIENT.to_owned()))
+        }
     }
 }
 
@@ -249,11 +402,12 @@ fn access_token(
     state: &AppState,
     kind: SubjectKind,
     subject: &str,
+    session: &str,
     refresh_token: Option<String>,
 ) -> AppResult<TokenResponse> {
     let access_token = state
         .tokens
-        .issue(kind, subject, state.clock.now())
+        .issue(kind, subject, session, state.clock.now())
         .map_err(AppError::Internal)?;
     Ok(TokenResponse {
         access_token,
@@ -299,39 +453,61 @@ fn issue_refresh_token(
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(request): Json<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
+    let addr = admit_to_token_endpoint(&state, &req)?;
+    state.limits.auth_failures.peek(&addr).map_err(too_many)?;
     let now = state.clock.now();
     let ttl = state.settings.refresh_token_ttl_secs;
     let digest = secret_digest(&request.refresh_token);
-    // A replayed token (already rotated) means it was copied: the whole family is revoked, and
-    // that must stick even though the request fails, so it commits on its own.
+    // A replayed token (already rotated) means it was copied: the whole family — its session
+    // and the access tokens issued in it — is revoked, and that must stick even though the
+    // request fails, so it commits on its own, with the refusal's audit row.
     let outcome = state
         .db
         .transaction(move |conn| {
             let Some(row) = db::tokens::find_by_hash(conn, &digest)? else {
-                return Ok(Err(BAD_REFRESH));
+                return Ok(Err(None));
+            };
+            let refuse = |conn: &mut db::DbConn, reason| -> AppResult<_> {
+                audit::record_refusal(
+                    conn,
+                    &user_attempt(&row.user_id),
+                    "auth.refresh",
+                    reason,
+                    naive(now),
+                )?;
+                Ok(Err(Some(row.user_id.clone())))
             };
             if row.revoked_at.is_some() {
                 db::tokens::revoke_family(conn, &row.family_id, naive(now))?;
-                return Ok(Err(BAD_REFRESH));
+                db::sessions::revoke(conn, &row.family_id, naive(now))?;
+                return refuse(conn, audit::DENIED_TOKEN);
             }
             if utc(row.expires_at) <= now {
-                return Ok(Err(BAD_REFRESH));
+                return refuse(conn, audit::DENIED_TOKEN);
             }
             let active = accounts::find_user(conn, &row.user_id)?.is_some_and(|u| u.user.active);
             if !active || !db::tokens::revoke(conn, &row.id, naive(now))? {
-                return Ok(Err(BAD_REFRESH));
+                return refuse(conn, audit::DENIED_TOKEN);
             }
             let token = issue_refresh_token(conn, &row.user_id, &row.family_id, now, ttl)?;
-            Ok(Ok((row.user_id, token)))
+            Ok(Ok((row.user_id, row.family_id, token)))
         })
         .await?;
-    let (user_id, token) = outcome.map_err(|why| AppError::Unauthorized(why.to_owned()))?;
+    let (user_id, session, token) = match outcome {
+        Ok(issued) => issued,
+        Err(_) => {
+            count_failure(&state, &addr);
+            return Err(AppError::Unauthorized(BAD_REFRESH.to_owned()));
+        }
+    };
     Ok(token_response(access_token(
         &state,
         SubjectKind::User,
         &user_id,
+        &session,
         Some(token),
     )?))
 }
@@ -348,15 +524,19 @@ pub async fn refresh(
     ))]
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(request): Json<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
+    admit_to_token_endpoint(&state, &req)?;
     let now = state.clock.now();
     let digest = secret_digest(&request.refresh_token);
     state
         .db
         .transaction(move |conn| {
             if let Some(row) = db::tokens::find_by_hash(conn, &digest)? {
+                // The family's access tokens stop working too, on every instance.
                 db::tokens::revoke_family(conn, &row.family_id, naive(now))?;
+                db::sessions::revoke(conn, &row.family_id, naive(now))?;
             }
             Ok(())
         })
@@ -410,52 +590,102 @@ pub fn parse_id(id: &str) -> AppResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
 }
 
-/// Resolves an access token to the caller. Every request re-reads the account, so deactivating it
-/// takes effect at once rather than when its tokens expire.
-pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
-    let claims = state
-        .tokens
-        .verify(token, state.clock.now())
-        .map_err(|error| match error {
-            TokenError::Expired => AppError::Unauthorized(error.to_string()),
-            TokenError::Invalid => AppError::Unauthorized(error.to_string()),
-        })?;
-    let revoked =
-        || AppError::Unauthorized("the account behind this token is no longer active".to_owned());
-    state
+/// Resolves an access token to the caller. Every request re-reads the account and its session,
+/// so deactivation, logout and revocation take effect at once rather than when tokens expire.
+/// A refused token counts against the client address's failure budget (429 once spent); one
+/// whose signature holds names a known account, and its refusal is audited.
+pub async fn authenticate(state: &AppState, token: &str, addr: &str) -> AppResult<Actor> {
+    let refused = |detail: String| -> AppError {
+        match state.limits.auth_failures.take(addr) {
+            Ok(()) => AppError::Unauthorized(detail),
+            Err(wait) => too_many(wait),
+        }
+    };
+    let claims = match state.tokens.verify(token, state.clock.now()) {
+        Ok(claims) => claims,
+        Err(TokenError::Invalid) => return Err(refused(TokenError::Invalid.to_string())),
+        Err(error @ TokenError::Expired { .. }) => {
+            let TokenError::Expired { subject, kind } = &error else {
+                return Err(refused(error.to_string()));
+            };
+            audit_refusal(
+                state,
+                attempt(subject, *kind),
+                "auth.token",
+                audit::DENIED_EXPIRED,
+            )
+            .await?;
+            return Err(refused(error.to_string()));
+        }
+    };
+    let (sub, kind) = (claims.sub.clone(), claims.kind);
+    let actor = state
         .db
-        .run(move |conn| match claims.kind {
-            SubjectKind::User => {
-                let record = accounts::find_user(conn, &claims.sub)?
-                    .filter(|r| r.user.active)
-                    .ok_or_else(revoked)?;
-                let role = Role::parse(&record.user.role)
-                    .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?;
-                Ok(Actor {
-                    id: record.user.id,
-                    kind: SubjectKind::User,
-                    role: Some(role),
-                    practice_ids: record.practice_ids,
-                    locale: Locale::parse(&record.user.locale).unwrap_or_default(),
-                })
+        .run(move |conn| {
+            if !db::sessions::is_live(conn, &claims.sid, &claims.sub)? {
+                return Ok(None);
             }
-            SubjectKind::ApiClient => {
-                let client = accounts::find_api_client(conn, &claims.sub)?
-                    .filter(|c| c.active)
-                    .ok_or_else(revoked)?;
-                let practice_active =
-                    db::practices::find(conn, &client.practice_id)?.is_some_and(|p| p.active);
-                if !practice_active {
-                    return Err(revoked());
+            match claims.kind {
+                SubjectKind::User => {
+                    let Some(record) =
+                        accounts::find_user(conn, &claims.sub)?.filter(|r| r.user.active)
+                    else {
+                        return Ok(None);
+                    };
+                    let role = Role::parse(&record.user.role)
+                        .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?;
+                    Ok(Some(Actor {
+                        id: record.user.id,
+                        kind: SubjectKind::User,
+                        role: Some(role),
+                        practice_ids: record.practice_ids,
+                        locale: Locale::parse(&record.user.locale).unwrap_or_default(),
+                    }))
                 }
-                Ok(Actor {
-                    id: client.id,
-                    kind: SubjectKind::ApiClient,
-                    role: None,
-                    practice_ids: vec![client.practice_id],
-                    locale: Locale::default(),
-                })
+                SubjectKind::ApiClient => {
+                    let Some(client) =
+                        accounts::find_api_client(conn, &claims.sub)?.filter(|c| c.active)
+                    else {
+                        return Ok(None);
+                    };
+                    let practice_active =
+                        db::practices::find(conn, &client.practice_id)?.is_some_and(|p| p.active);
+                    Ok(practice_active.then(|| Actor {
+                        id: client.id,
+                        kind: SubjectKind::ApiClient,
+                        role: None,
+                        practice_ids: vec![client.practice_id],
+                        locale: Locale::default(),
+                    }))
+                }
             }
         })
-        .await
+        .await?;
+    match actor {
+        Some(actor) => Ok(actor),
+        None => {
+            audit_refusal(
+                state,
+                attempt(&sub, kind),
+                "auth.token",
+                audit::DENIED_REVOKED,
+            )
+            .await?;
+            Err(refused(
+                "this token was revoked (logout, a new password, a deactivation or a lock); \
+                 log in again"
+                    .to_owned(),
+            ))
+        }
+    }
+}
+
+fn attempt(subject: &str, kind: SubjectKind) -> audit::Attempt {
+    audit::Attempt {
+        actor_id: subject.to_owned(),
+        actor_kind: match kind {
+            SubjectKind::User => "user",
+            SubjectKind::ApiClient => "api_client",
+        },
+    }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
@@ -151,6 +151,7 @@ impl FromRequest for Actor {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let authorization = req
             .headers()
@@ -177,7 +178,11 @@ impl FromRequest for Actor {
                     )
                 })?,
             };
-            crate::http::auth::authenticate(&state, &token).await
+            let addr = state.limits.client_addr(&req);
+            let actor = crate::http::auth::authenticate(&state, &token, &addr).await?;
+            // For the middleware that audits refusals (a 403 names who was refused).
+            req.extensions_mut().insert(actor.clone());
+            Ok(actor)
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod exports;
 pub mod extract;
 pub mod idempotency;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;

@@ -74,7 +74,8 @@ impl Modify for BearerScheme {
 /// The error responses that follow from an operation's shape, added in one place so that no
 /// handler forgets one: a body can be malformed (400), too large (413), not JSON (415) or invalid
 /// (422); a query can be malformed (400); a path id can name nothing (404); a secured operation
-/// can lack a valid token (401); anything that touches the database can find it busy (503).
+/// can lack a valid token (401), and a client address that sent too many bad tokens or login
+/// attempts is made to wait (429); anything that touches the database can find it busy (503).
 struct ProblemResponses;
 
 impl Modify for ProblemResponses {
@@ -118,6 +119,19 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
         wanted.push((
             "401",
             "Missing, invalid or expired access token, or a deactivated account",
+        ));
+    }
+    if secured {
+        wanted.push((
+            "429",
+            "Too many refused tokens from this client address; wait `Retry-After` seconds",
+        ));
+    }
+    if path.starts_with("/api/v1/auth/") && !secured {
+        wanted.push((
+            "429",
+            "Too many requests or failed attempts from this client address; wait `Retry-After` \
+             seconds",
         ));
     }
     if path.contains('{') {

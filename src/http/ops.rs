@@ -7,7 +7,7 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use serde::Serialize;
 use tracing::Instrument;
 use utoipa::ToSchema;
@@ -109,6 +109,64 @@ pub async fn request_log(
         response
             .headers_mut()
             .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
+/// Audits every 403 given to an authenticated caller (their role may not, or they are not a
+/// party to the object), named by method and route pattern, never by the concrete path. Cross-
+/// practice 404s, refused logins and refused tokens are audited where they are decided.
+pub async fn audit_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let reason = response
+        .response()
+        .extensions()
+        .get::<crate::error::Refusal>()
+        .map(|refusal| refusal.0);
+    let actor = response
+        .request()
+        .extensions()
+        .get::<crate::domain::policy::Actor>()
+        .cloned();
+    if let (Some(reason), Some(actor), Some(state)) = (
+        reason,
+        actor,
+        response
+            .request()
+            .app_data::<web::Data<AppState>>()
+            .cloned(),
+    ) {
+        let action = format!(
+            "{} {}",
+            response.request().method(),
+            response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "(unmatched)".to_owned())
+        );
+        let at = crate::db::naive(state.clock.now());
+        let who = crate::db::audit::Attempt {
+            actor_id: actor.id.clone(),
+            actor_kind: match actor.kind {
+                crate::domain::tokens::SubjectKind::User => "user",
+                crate::domain::tokens::SubjectKind::ApiClient => "api_client",
+            },
+        };
+        let written = state
+            .db
+            .transaction(move |conn| {
+                Ok(crate::db::audit::record_refusal(
+                    conn, &who, &action, reason, at,
+                )?)
+            })
+            .await;
+        if let Err(error) = written {
+            // The refusal stands; the missing row is worth an operator's attention.
+            tracing::warn!(%error, "could not audit a refusal");
+        }
     }
     Ok(response)
 }

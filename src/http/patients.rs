@@ -251,7 +251,7 @@ pub fn patient_in_scope(
                 action,
                 Some(&row.id),
                 None,
-                Outcome::Denied,
+                Outcome::Denied(audit::DENIED_PRACTICE),
                 now,
             )?;
             Ok(Err(AppError::not_found("patient")))
@@ -367,6 +367,14 @@ pub async fn list(
     let rows = state
         .db
         .transaction(move |conn| {
+            audit::record_filter_outside_scope(
+                conn,
+                &actor,
+                "patient.list",
+                filter.practice_id.as_deref(),
+                &scope,
+                now,
+            )?;
             let rows = store::list(conn, &scope, &filter)?;
             for row in &rows {
                 audit::record(

@@ -119,6 +119,21 @@ pub async fn resolve(
         })
         .collect();
     if wanted_id.is_some() && chosen.is_empty() {
+        let at = naive(state.clock.now());
+        let (who, practice) = (actor.clone(), wanted_id.clone());
+        state
+            .db
+            .transaction(move |conn| {
+                Ok(audit::record_filter_outside_scope(
+                    conn,
+                    &who,
+                    "report.program",
+                    practice.as_deref(),
+                    &scope,
+                    at,
+                )?)
+            })
+            .await?;
         return Err(AppError::not_found("practice"));
     }
     let every_practice = scope == Scope::All && !filters.iter().any(|f| *f);

@@ -358,7 +358,7 @@ fn visible(
         action,
         Some(&row.patient_id),
         Some(&row.case_id),
-        Outcome::Denied,
+        Outcome::Denied(audit::DENIED_PRACTICE),
         naive(now),
     )?;
     Ok(Err(AppError::not_found("tele-expertise request")))

@@ -173,10 +173,27 @@ fn require_practices(conn: &mut DbConn, ids: &[String]) -> AppResult<()> {
     }
 }
 
-fn is_locked(state: &AppState, user: &UserRow) -> bool {
-    state
-        .lockout()
-        .is_locked(user.locked_at.map(utc), state.clock.now())
+/// Which of `users` are locked: by an admin (for every address), or after failed logins from
+/// some client address.
+fn locked_ids(
+    conn: &mut db::DbConn,
+    state: &AppState,
+    users: &[&UserRow],
+) -> AppResult<Vec<String>> {
+    let policy = state.lockout();
+    let now = state.clock.now();
+    let since = policy
+        .lock_minutes
+        .map(|minutes| naive(now - chrono::Duration::minutes(minutes)));
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut locked = store::locked_for_some_address(conn, &ids, since)?;
+    locked.extend(
+        users
+            .iter()
+            .filter(|u| policy.is_locked(u.locked_at.map(utc), now))
+            .map(|u| u.id.clone()),
+    );
+    Ok(locked)
 }
 
 /// Create an account.
@@ -232,16 +249,31 @@ pub async fn list(
         after: page.after_id()?,
         limit: page.fetch_limit(),
     };
-    let records = state
+    let shared = state.clone();
+    let at = naive(state.clock.now());
+    let (records, locked) = state
         .db
-        .run(move |conn| Ok(store::list_users(conn, &scope, &filter)?))
+        .transaction(move |conn| {
+            crate::db::audit::record_filter_outside_scope(
+                conn,
+                &actor,
+                "user.list",
+                filter.practice_id.as_deref(),
+                &scope,
+                at,
+            )?;
+            let records = store::list_users(conn, &scope, &filter)?;
+            let rows: Vec<&UserRow> = records.iter().map(|r| &r.user).collect();
+            let locked = locked_ids(conn, &shared, &rows)?;
+            Ok((records, locked))
+        })
         .await?;
     let (records, next_cursor) = page.split(records, |r| r.user.id.clone());
     let items = records
         .into_iter()
         .map(|r| {
-            let locked = is_locked(&state, &r.user);
-            User::from_record(r, locked)
+            let is_locked = locked.contains(&r.user.id);
+            User::from_record(r, is_locked)
         })
         .collect::<AppResult<_>>()?;
     Ok(HttpResponse::Ok().json(UserPage { items, next_cursor }))
@@ -262,13 +294,17 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadUsers)?;
     let id = id.into_inner().to_string();
-    let record = state
+    let shared = state.clone();
+    let (record, locked) = state
         .db
-        .run(move |conn| Ok(store::find_user(conn, &id)?))
-        .await?
-        .filter(|r| scope.covers_any(r.practice_ids.iter().map(String::as_str)))
-        .ok_or_else(|| AppError::not_found("account"))?;
-    let locked = is_locked(&state, &record.user);
+        .run(move |conn| {
+            let record = store::find_user(conn, &id)?
+                .filter(|r| scope.covers_any(r.practice_ids.iter().map(String::as_str)))
+                .ok_or_else(|| AppError::not_found("account"))?;
+            let locked = !locked_ids(conn, &shared, &[&record.user])?.is_empty();
+            Ok((record, locked))
+        })
+        .await?;
     let user = User::from_record(record, locked)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(user.version))
@@ -325,7 +361,8 @@ pub async fn update(
         locked_at: body.locked.map(|locked| locked.then_some(naive(now))),
     };
     let practice_ids = body.practice_ids.as_deref().map(uuids_as_strings);
-    let record = state
+    let shared = state.clone();
+    let (record, locked) = state
         .db
         .transaction(move |conn| {
             let current =
@@ -336,13 +373,25 @@ pub async fn update(
                 store::set_practices(conn, &id, practice_ids)?;
             }
             store::update_user(conn, &id, &changes, naive(now))?;
-            if changes.active == Some(false) || changes.password_hash.is_some() {
-                db::tokens::revoke_all_of_user(conn, &id, naive(now))?;
+            if changes.locked_at == Some(None) {
+                store::clear_all_login_failures(conn, &id)?;
             }
-            store::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("account"))
+            // Access tokens issued before a deactivation, a new password, or a lock or unlock
+            // stop working now, on every instance: their sessions are revoked with the
+            // refresh tokens.
+            if changes.active.is_some()
+                || changes.password_hash.is_some()
+                || changes.locked_at.is_some()
+            {
+                db::tokens::revoke_all_of_user(conn, &id, naive(now))?;
+                db::sessions::revoke_all_of(conn, &id, naive(now))?;
+            }
+            let record =
+                store::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("account"))?;
+            let locked = !locked_ids(conn, &shared, &[&record.user])?.is_empty();
+            Ok((record, locked))
         })
         .await?;
-    let locked = is_locked(&state, &record.user);
     let user = User::from_record(record, locked)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(user.version))

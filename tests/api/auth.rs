@@ -68,6 +68,7 @@ async fn bad_tokens_are_refused_with_401_problems() {
         .issue(
             SubjectKind::User,
             &subject,
+            "session",
             sesame::clock::Clock::now(&*app.clock),
         )
         .unwrap();
@@ -81,6 +82,7 @@ async fn bad_tokens_are_refused_with_401_problems() {
     .issue(
         SubjectKind::User,
         &subject,
+        "session",
         sesame::clock::Clock::now(&*app.clock),
     )
     .unwrap();
@@ -133,38 +135,67 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer() {
 }
 
 async fn fail_login(app: &TestApp, email: &str) -> crate::common::Resp {
-    app.post(
-        "/api/v1/auth/token",
-        None,
-        json!({"grant_type": "password", "email": email, "password": "not the password"}),
+    login_from(app, email, "not the password", "203.0.113.10").await
+}
+
+/// A login from a client address (the in-process app sees the peer address a socket would give).
+async fn login_from(app: &TestApp, email: &str, password: &str, addr: &str) -> crate::common::Resp {
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/token")
+            .peer_addr(format!("{addr}:40000").parse().unwrap())
+            .set_json(json!({"grant_type": "password", "email": email, "password": password})),
     )
     .await
 }
 
+/// Fails `n` logins from the usual test address, waiting out each delay on the test clock.
+async fn fail_logins(app: &TestApp, email: &str, n: usize) {
+    for _ in 0..n {
+        let resp = fail_login(app, email).await;
+        if resp.status.as_u16() == 429 {
+            let wait: i64 = resp.header("retry-after").unwrap().parse().unwrap();
+            app.clock.advance(Duration::seconds(wait));
+            fail_login(app, email).await.assert_problem(401);
+        } else {
+            resp.assert_problem(401);
+        }
+    }
+}
+
 #[actix_web::test]
-async fn five_failures_lock_the_account_until_time_passes_or_an_admin_unlocks() {
+async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
     let gp = app.user("gp@example.fr", Role::Gp, &[]).await;
 
-    for _ in 0..4 {
-        fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    }
-    // A success before the fifth failure resets the count.
-    app.login("gp@example.fr").await;
-    for _ in 0..4 {
-        fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    }
+    // Two failures cost nothing; the third too soon gets 429 with the delay to wait, doubling.
     fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    // Locked now: even the right password is refused, with 423.
-    let locked = app
-        .post(
-            "/api/v1/auth/token",
-            None,
-            json!({"grant_type": "password", "email": "gp@example.fr", "password": PASSWORD}),
-        )
-        .await;
+    fail_login(&app, "gp@example.fr").await.assert_problem(401);
+    let early = fail_login(&app, "gp@example.fr").await;
+    early.assert_problem(429);
+    assert_eq!(early.header("retry-after"), Some("1"));
+    app.clock.advance(Duration::seconds(1));
+    fail_login(&app, "gp@example.fr").await.assert_problem(401);
+    let early = fail_login(&app, "gp@example.fr").await;
+    early.assert_problem(429);
+    assert_eq!(early.header("retry-after"), Some("2"));
+    // A success before the fifth failure forgets them.
+    app.clock.advance(Duration::seconds(2));
+    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+        .await
+        .assert_status(200);
+    fail_logins(&app, "gp@example.fr", 5).await;
+
+    // Locked now for that address: even the right password is refused there, with 423 and
+    // how long it lasts…
+    let locked = login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10").await;
     locked.assert_problem(423);
+    assert_eq!(locked.header("retry-after"), Some("900"));
+    // … while the GP signs in from their own workstation.
+    login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.20")
+        .await
+        .assert_status(200);
     let user = app.get(&format!("/api/v1/users/{gp}"), &admin).await;
     assert_eq!(user.body["locked"], true);
 
@@ -172,12 +203,12 @@ async fn five_failures_lock_the_account_until_time_passes_or_an_admin_unlocks() 
     app.clock.advance(Duration::minutes(14));
     fail_login(&app, "gp@example.fr").await.assert_problem(423);
     app.clock.advance(Duration::minutes(1));
-    app.login("gp@example.fr").await;
+    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+        .await
+        .assert_status(200);
 
     // Lock again, then an admin unlocks.
-    for _ in 0..5 {
-        fail_login(&app, "gp@example.fr").await;
-    }
+    fail_logins(&app, "gp@example.fr", 5).await;
     fail_login(&app, "gp@example.fr").await.assert_problem(423);
     let admin = app.token("admin@example.fr").await; // the first token has expired meanwhile
     let unlocked = app
@@ -189,7 +220,21 @@ async fn five_failures_lock_the_account_until_time_passes_or_an_admin_unlocks() 
         .await;
     unlocked.assert_status(200);
     assert_eq!(unlocked.body["locked"], false);
-    app.login("gp@example.fr").await;
+    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+        .await
+        .assert_status(200);
+
+    // An admin's lock holds for every address, until unlocked.
+    app.patch(
+        &format!("/api/v1/users/{gp}"),
+        &admin,
+        json!({"locked": true}),
+    )
+    .await
+    .assert_status(200);
+    login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.20")
+        .await
+        .assert_problem(423);
 }
 
 #[actix_web::test]
@@ -197,9 +242,7 @@ async fn lockout_without_expiry_needs_an_admin() {
     let app = TestApp::with(|s| s.lockout_minutes = None).await;
     app.admin().await;
     app.user("gp@example.fr", Role::Gp, &[]).await;
-    for _ in 0..5 {
-        fail_login(&app, "gp@example.fr").await;
-    }
+    fail_logins(&app, "gp@example.fr", 5).await;
     app.clock.advance(Duration::days(30));
     fail_login(&app, "gp@example.fr").await.assert_problem(423);
 }
@@ -394,4 +437,210 @@ async fn tokens_are_not_cached() {
         )
         .await;
     assert_eq!(resp.header("cache-control"), Some("no-store"));
+}
+
+fn claims_of(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn logout_and_a_replayed_refresh_token_end_the_family_access_tokens_at_once() {
+    let app = TestApp::new().await;
+    app.admin().await;
+    let phone = app.login("admin@example.fr").await;
+    let laptop = app.login("admin@example.fr").await;
+    let phone_access = phone["access_token"].as_str().unwrap();
+    let laptop_access = laptop["access_token"].as_str().unwrap();
+    app.get("/api/v1/me", phone_access).await.assert_status(200);
+
+    app.post(
+        "/api/v1/auth/logout",
+        None,
+        json!({"refresh_token": phone["refresh_token"]}),
+    )
+    .await
+    .assert_status(204);
+    let refused = app.get("/api/v1/me", phone_access).await;
+    refused.assert_problem(401);
+    assert!(refused.body["detail"].as_str().unwrap().contains("revoked"));
+    // Another login of the same person is another session: untouched.
+    app.get("/api/v1/me", laptop_access)
+        .await
+        .assert_status(200);
+
+    // A replayed refresh token revokes its family: the access tokens issued in it too.
+    let rotated = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": laptop["refresh_token"]}),
+        )
+        .await;
+    rotated.assert_status(200);
+    let rotated_access = rotated.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        claims_of(&rotated_access)["sid"],
+        claims_of(laptop_access)["sid"],
+        "a refresh stays in its session"
+    );
+    app.get("/api/v1/me", &rotated_access)
+        .await
+        .assert_status(200);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": laptop["refresh_token"]}),
+    )
+    .await
+    .assert_problem(401);
+    app.get("/api/v1/me", &rotated_access)
+        .await
+        .assert_problem(401);
+    app.get("/api/v1/me", laptop_access)
+        .await
+        .assert_problem(401);
+}
+
+#[actix_web::test]
+async fn a_new_password_a_lock_or_a_reactivation_does_not_revive_old_tokens() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let nurse = app.user("nurse@example.fr", Role::Nurse, &[]).await;
+    let change = |body: serde_json::Value| {
+        let path = format!("/api/v1/users/{nurse}");
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            app.patch(&path, &admin, body).await.assert_status(200);
+        }
+    };
+
+    let old = app.token("nurse@example.fr").await;
+    change(json!({"active": false})).await;
+    change(json!({"active": true})).await;
+    app.get("/api/v1/me", &old).await.assert_problem(401);
+
+    let old = app.token("nurse@example.fr").await;
+    change(json!({"password": "another long password"})).await;
+    app.get("/api/v1/me", &old).await.assert_problem(401);
+
+    let old = login_from(
+        &app,
+        "nurse@example.fr",
+        "another long password",
+        "192.0.2.1",
+    )
+    .await;
+    let old = old.body["access_token"].as_str().unwrap().to_owned();
+    change(json!({"locked": true})).await;
+    change(json!({"locked": false})).await;
+    app.get("/api/v1/me", &old).await.assert_problem(401);
+}
+
+#[actix_web::test]
+async fn a_token_issued_in_the_future_is_refused() {
+    let app = TestApp::new().await;
+    app.admin().await;
+    let token = app.token("admin@example.fr").await;
+    let claims = claims_of(&token);
+    let now = sesame::clock::Clock::now(&*app.clock);
+    let keys = TokenKeys::new(SECRET, "sesame", "sesame-api", 900);
+    let issue = |at| {
+        keys.issue(
+            SubjectKind::User,
+            claims["sub"].as_str().unwrap(),
+            claims["sid"].as_str().unwrap(),
+            at,
+        )
+        .unwrap()
+    };
+    // Our own signature and a live session: a day ahead is still not ours to accept.
+    app.get("/api/v1/me", &issue(now + Duration::days(1)))
+        .await
+        .assert_problem(401);
+    app.get("/api/v1/me", &issue(now + Duration::seconds(30)))
+        .await
+        .assert_status(200);
+}
+
+/// Every refusal leaves an audit row with its reason: a 403 by role, refused logins (known
+/// account or not, never the password), a list filtered on another practice, a revoked token.
+#[actix_web::test]
+async fn every_refusal_is_audited_with_its_reason() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let here = app.practice(&admin, "Cabinet Voltaire").await;
+    let elsewhere = app.practice(&admin, "Cabinet Pasteur").await;
+    let nurse = app.user("nurse@example.fr", Role::Nurse, &[&here]).await;
+    let nurse_token = app.token("nurse@example.fr").await;
+
+    app.get("/api/v1/users", &nurse_token)
+        .await
+        .assert_problem(403);
+    let filtered = app
+        .get(
+            &format!("/api/v1/cases?practice_id={elsewhere}"),
+            &nurse_token,
+        )
+        .await;
+    filtered.assert_status(200);
+    assert_eq!(filtered.body["items"], json!([]));
+    login_from(&app, "nurse@example.fr", "a wrong password", "192.0.2.7")
+        .await
+        .assert_problem(401);
+    login_from(&app, "nobody@example.fr", "a wrong password", "192.0.2.7")
+        .await
+        .assert_problem(401);
+    let tokens = app.login("nurse@example.fr").await;
+    app.post(
+        "/api/v1/auth/logout",
+        None,
+        json!({"refresh_token": tokens["refresh_token"]}),
+    )
+    .await
+    .assert_status(204);
+    app.get("/api/v1/me", tokens["access_token"].as_str().unwrap())
+        .await
+        .assert_problem(401);
+
+    let log = app
+        .get(&format!("/api/v1/audit?actor_id={nurse}&limit=200"), &admin)
+        .await;
+    log.assert_status(200);
+    let denied: Vec<(String, String)> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("GET /api/v1/users", "role"),
+        ("case.list", "filter"),
+        ("auth.login", "bad_credentials"),
+        ("auth.token", "revoked"),
+    ]
+    .iter()
+    .map(|(a, r)| ((*a).to_owned(), (*r).to_owned()))
+    .collect();
+    assert_eq!(denied, expected);
+    assert!(!log.text.contains("a wrong password"));
+
+    let anonymous = app
+        .get(
+            "/api/v1/audit?actor_id=00000000-0000-0000-0000-000000000000",
+            &admin,
+        )
+        .await;
+    let items = anonymous.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["actor_kind"], "anonymous");
+    assert_eq!(items[0]["action"], "auth.login");
+    assert_eq!(items[0]["reason"], "bad_credentials");
 }

@@ -152,6 +152,8 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         refresh_tokens,
         patients,
         audit_events,
+        sessions,
+        login_failures,
         cases,
         scores,
         contacts,

@@ -334,7 +334,7 @@ pub fn case_in_scope(
                 action,
                 Some(&row.patient_id),
                 Some(&row.id),
-                Outcome::Denied,
+                Outcome::Denied(audit::DENIED_PRACTICE),
                 now,
             )?;
             Ok(Err(AppError::not_found("case")))

@@ -83,6 +83,14 @@ pub async fn list(
     let rows = state
         .db
         .transaction(move |conn| {
+            audit::record_filter_outside_scope(
+                conn,
+                &actor,
+                "case.list",
+                filter.practice_id.as_deref(),
+                &scope,
+                naive(now),
+            )?;
             let rows = store::list(conn, &scope, &filter)?;
             let reads: Vec<(&str, Option<&str>)> = rows
                 .iter()
