@@ -8,6 +8,7 @@ mod contract;
 mod demo;
 mod email;
 mod errors;
+mod limits;
 mod matrix;
 mod organisation;
 mod outbox_faults;

@@ -1,0 +1,210 @@
+//! Rate limits per client address, over real sockets against a real `sesame serve`: the address
+//! is the peer's, or what a trusted proxy reports in `X-Forwarded-For`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sesame::domain::account::Role;
+
+use crate::common::{PASSWORD, SECRET, TestApp, TestDatabase};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .arg("serve")
+        .env("DATABASE_URL", db.env_url())
+        .env("SESAME_DATA_DIR", db.data_dir())
+        .env("SESAME_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "SESAME_JWT_SECRET",
+            String::from_utf8_lossy(SECRET).into_owned(),
+        )
+        .env("SESAME_BACKGROUND_JOBS", "false")
+        .env("SESAME_WORKERS", "1")
+        .env("SESAME_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sesame serve");
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while request(&server, "GET", "/healthz", &[], "").0 != 200 {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// One HTTP/1.1 request on its own connection: (status, headers and body as text).
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", server.port)) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn login(server: &Server, from: &str, email: &str, password: &str) -> (u16, String) {
+    request(
+        server,
+        "POST",
+        "/api/v1/auth/token",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", from),
+        ],
+        &format!(r#"{{"grant_type":"password","email":"{email}","password":"{password}"}}"#),
+    )
+}
+
+fn is_429_problem(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("http/1.1 429")
+        && lower.contains("content-type: application/problem+json")
+        && lower.contains("retry-after: ")
+        && text.contains("\"status\":429")
+}
+
+#[actix_web::test]
+async fn bad_tokens_and_failed_logins_are_limited_per_client_address() {
+    let app = TestApp::new().await;
+    app.admin().await;
+    app.user("nurse@example.fr", Role::Nurse, &[]).await;
+    let server = serve(
+        app.database(),
+        &[
+            ("SESAME_TRUSTED_PROXIES", "127.0.0.1"),
+            ("SESAME_AUTH_FAILURES_PER_MINUTE", "5"),
+        ],
+    );
+    let bad_token = |from: &str| {
+        request(
+            &server,
+            "GET",
+            "/api/v1/me",
+            &[
+                ("Authorization", "Bearer not-a-token"),
+                ("X-Forwarded-For", from),
+            ],
+            "",
+        )
+    };
+    // Five refusals, then 429 with Retry-After, as a problem document.
+    for _ in 0..5 {
+        assert_eq!(bad_token("203.0.113.1").0, 401);
+    }
+    let (status, text) = bad_token("203.0.113.1");
+    assert_eq!(status, 429, "{text}");
+    assert!(is_429_problem(&text), "{text}");
+    // Another address has its own budget.
+    assert_eq!(bad_token("203.0.113.2").0, 401);
+    // A good password from the spent address waits too (the check is before the slow hash)…
+    let (status, text) = login(&server, "203.0.113.1", "nurse@example.fr", PASSWORD);
+    assert!(is_429_problem(&text), "{status} {text}");
+    // … while the same account signs in from elsewhere, and a valid token is never limited.
+    let (status, text) = login(&server, "203.0.113.3", "nurse@example.fr", PASSWORD);
+    assert_eq!(status, 200, "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let token: serde_json::Value = serde_json::from_str(body).expect("token body");
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let (status, _) = request(
+        &server,
+        "GET",
+        "/api/v1/me",
+        &[
+            ("Authorization", &bearer),
+            ("X-Forwarded-For", "203.0.113.1"),
+        ],
+        "",
+    );
+    assert_eq!(status, 200);
+
+    // Failed logins spend the same budget: 5 wrong passwords, then 429.
+    for _ in 0..5 {
+        assert_eq!(
+            login(
+                &server,
+                "203.0.113.4",
+                "nobody@example.fr",
+                "wrong password!"
+            )
+            .0,
+            401
+        );
+    }
+    let (_, text) = login(
+        &server,
+        "203.0.113.4",
+        "nobody@example.fr",
+        "wrong password!",
+    );
+    assert!(is_429_problem(&text), "{text}");
+}
+
+#[actix_web::test]
+async fn the_token_endpoints_are_limited_and_a_forged_address_is_not_believed() {
+    let app = TestApp::new().await;
+    let server = serve(app.database(), &[("SESAME_AUTH_RATE_PER_MINUTE", "10")]);
+    // No trusted proxy: every request comes from 127.0.0.1, whatever the header claims.
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let (status, text) = request(
+            &server,
+            "POST",
+            "/api/v1/auth/logout",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", &format!("198.51.100.{n}")),
+            ],
+            r#"{"refresh_token":"unknown"}"#,
+        );
+        if status == 429 {
+            assert!(is_429_problem(&text), "{text}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..10], &[204; 10]);
+    assert_eq!(&statuses[10..], &[429, 429]);
+}
