@@ -192,13 +192,31 @@ async fn serve(settings: Settings) -> Result<(), String> {
     } else {
         tracing::info!("background jobs off (SESAME_BACKGROUND_JOBS=false): no email is sent");
     }
-    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+    let header_timeout = state.settings.header_timeout;
+    let server = actix_server::Server::build()
         .workers(workers)
         .shutdown_timeout(shutdown)
-        .bind(&bind)
+        .bind("sesame", &bind, move || {
+            use actix_service::ServiceFactoryExt as _;
+            let app = build_app(state.clone());
+            actix_service::fn_service(|io: actix_web::rt::net::TcpStream| async move {
+                let io = crate::http::wire::ProblemIo::new(io);
+                let peer = io.peer_addr();
+                Ok::<_, actix_web::Error>((io, peer))
+            })
+            .and_then(
+                actix_http::HttpService::build()
+                    .client_request_timeout(header_timeout)
+                    .h1(actix_service::map_config(app, |_| {
+                        actix_web::dev::AppConfig::default()
+                    }))
+                    .map_err(|_| actix_web::error::ErrorInternalServerError("connection"))
+                    .map_init_err(|_| ()),
+            )
+        })
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     tracing::info!(%bind, %database, workers, "sesame serving; API docs at /docs/");
-    // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish (up to the timeout).
+    // Stops accepting on SIGINT/SIGTERM and lets in-flight requests finish (up to the timeout).
     server.run().await.map_err(|e| format!("server error: {e}"))
 }
 

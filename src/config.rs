@@ -89,6 +89,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// A connection whose request line and headers have not all arrived by then gets 408.
+    pub header_timeout: Duration,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -142,6 +144,7 @@ impl Settings {
             data_dir: PathBuf::from("."),
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             shutdown_timeout_secs: 30,
+            header_timeout: Duration::from_secs(5),
             max_body_bytes: 256 * 1024,
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),
@@ -253,6 +256,16 @@ impl Settings {
             "SESAME_SHUTDOWN_TIMEOUT_SECS",
             |v: &str| v.parse().ok(),
             "seconds"
+        );
+        parse_into!(
+            s.header_timeout,
+            "SESAME_HEADER_TIMEOUT_SECS",
+            |v: &str| v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=300).contains(n))
+                .map(Duration::from_secs),
+            "seconds from 1 to 300"
         );
         parse_into!(
             s.max_body_bytes,

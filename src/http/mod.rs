@@ -17,6 +17,7 @@ pub mod practices;
 pub mod reports;
 pub mod tele_expertise;
 pub mod users;
+pub mod wire;
 
 use actix_web::http::Method;
 use actix_web::{Resource, web};

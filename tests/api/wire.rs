@@ -1,5 +1,5 @@
-//! Rate limits per client address, over real sockets against a real `sesame serve`: the address
-//! is the peer's, or what a trusted proxy reports in `X-Forwarded-For`.
+//! Below the application, over real sockets against a real `sesame serve`: rate limits per client
+//! address (the peer's, or what a trusted proxy reports), and the HTTP parser's own errors.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -207,4 +207,59 @@ async fn the_token_endpoints_are_limited_and_a_forged_address_is_not_believed() 
     }
     assert_eq!(&statuses[..10], &[204; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
+}
+
+/// Raw bytes on a connection; everything the server answers until it closes (or 10 s).
+fn raw(server: &Server, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn assert_problem(text: &str, status: u16) {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    assert!(
+        head.starts_with(&format!("HTTP/1.1 {status} ")),
+        "{status}: {text}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{text}"
+    );
+    let problem: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(problem["status"], status);
+    assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[actix_web::test]
+async fn the_http_parsers_own_errors_are_problem_documents() {
+    let app = TestApp::new().await;
+    let server = serve(app.database(), &[("SESAME_HEADER_TIMEOUT_SECS", "1")]);
+    assert_problem(&raw(&server, b"GARBAGE\r\n\r\n"), 400);
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    assert_problem(&raw(&server, long_url.as_bytes()), 400);
+    let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for n in 0..500 {
+        many.push_str(&format!("X-Header-{n}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    assert_problem(&raw(&server, many.as_bytes()), 431);
+    // Headers that never finish: 408 once the header timeout passes, and the connection closes.
+    let started = Instant::now();
+    assert_problem(&raw(&server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"), 408);
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "closed by the server"
+    );
+    // Ordinary answers pass untouched.
+    let ok = raw(
+        &server,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
+    assert!(ok.ends_with(r#"{"status":"ok"}"#), "{ok}");
 }
