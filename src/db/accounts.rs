@@ -275,38 +275,6 @@ pub fn update_api_client(
     Ok(touched > 0)
 }
 
-/// Counts one more failed login atomically and locks the account when `lock` says the new count is
-/// enough; an expired lock first starts the count again. Returns the new count.
-pub fn record_failed_login(
-    conn: &mut DbConn,
-    id: &str,
-    lock_expired: bool,
-    lock: impl Fn(i32) -> bool,
-    now: NaiveDateTime,
-) -> QueryResult<i32> {
-    if lock_expired {
-        diesel::update(users::table.find(id))
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
-    }
-    diesel::update(users::table.find(id))
-        .set(users::failed_logins.eq(users::failed_logins + 1))
-        .execute(conn)?;
-    let (failed, locked_at): (i32, Option<NaiveDateTime>) = users::table
-        .find(id)
-        .select((users::failed_logins, users::locked_at))
-        .first(conn)?;
-    if lock(failed) && locked_at.is_none() {
-        diesel::update(users::table.find(id))
-            .set(users::locked_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(failed)
-}
-
 /// Failed logins of one account from one client address.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_failures)]

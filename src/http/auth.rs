@@ -230,28 +230,38 @@ async fn password_grant(
         return Err(AppError::Unauthorized(BAD_LOGIN.to_owned()));
     };
     let user = record.user;
-    // An admin's lock holds for every address; a lock after failed logins only for the
-    // address they came from, so nobody can lock a colleague out from elsewhere.
-    let admin_lock = user.locked_at.map(utc);
+    // An admin's lock holds for every address until an admin lifts it; a lock after failed
+    // logins holds only for the address they came from (so nobody can lock a colleague out from
+    // elsewhere), and for `SESAME_LOCKOUT_MINUTES` when set.
     let pair_lock = failures.as_ref().and_then(|f| f.locked_at).map(utc);
-    for lock in [admin_lock, pair_lock] {
-        if policy.is_locked(lock, now) {
-            audit_refusal(
-                state,
-                user_attempt(&user.id),
-                "auth.login",
-                audit::DENIED_LOCKED,
-            )
-            .await?;
-            return Err(AppError::Locked {
-                detail: "this account is locked for your address after repeated failed logins; \
-                         try again later, from your usual workstation, or ask an administrator"
-                    .to_owned(),
-                retry_after: policy
-                    .lock_remaining(lock, now)
-                    .map(crate::http::limits::seconds),
-            });
-        }
+    let refusal = if user.locked_at.is_some() {
+        Some((
+            "an administrator has locked this account; ask an administrator to unlock it",
+            None,
+        ))
+    } else if policy.is_locked(pair_lock, now) {
+        Some((
+            "this account is locked for your address after repeated failed logins; try again \
+             later, from your usual workstation, or ask an administrator",
+            policy
+                .lock_remaining(pair_lock, now)
+                .map(crate::http::limits::seconds),
+        ))
+    } else {
+        None
+    };
+    if let Some((detail, retry_after)) = refusal {
+        audit_refusal(
+            state,
+            user_attempt(&user.id),
+            "auth.login",
+            audit::DENIED_LOCKED,
+        )
+        .await?;
+        return Err(AppError::Locked {
+            detail: detail.to_owned(),
+            retry_after,
+        });
     }
     if let Some(f) = failures.as_ref().filter(|f| f.locked_at.is_none())
         && let Some(wait) = policy.wait_before_next(f.failed, utc(f.last_failed_at), now)

@@ -235,6 +235,18 @@ async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
     login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.20")
         .await
         .assert_problem(423);
+    // ... also long after the lockout minutes, and without a Retry-After: it has no end.
+    app.clock.advance(Duration::days(2));
+    let locked = login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.21").await;
+    locked.assert_problem(423);
+    assert_eq!(locked.header("retry-after"), None);
+    assert!(
+        locked.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("administrator has locked")),
+        "{}",
+        locked.body
+    );
 }
 
 #[actix_web::test]
