@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 pub mod cases;
 pub mod idempotency;
+pub mod locks;
 pub mod outbox;
 pub mod patients;
 pub mod practices;

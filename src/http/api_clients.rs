@@ -1,6 +1,7 @@
 //! API clients: machine accounts of practice software, bound to one practice. The secret is shown
 //! once, at creation, and only its digest is kept.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -230,6 +231,7 @@ pub async fn update(
     let row = state
         .db
         .transaction(move |conn| {
+            lock_for_update(conn, Versioned::ApiClients, &id)?;
             let current = store::find_api_client(conn, &id)?
                 .ok_or_else(|| AppError::not_found("API client"))?;
             check_version(expected, current.version)?;

@@ -1,6 +1,7 @@
 //! Patients: registered by the GPs of a practice or its software; read by its care team. Every
 //! read and write is audited.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -490,6 +491,7 @@ pub async fn update(
     let row = state
         .db
         .transaction(move |conn| {
+            lock_for_update(conn, Versioned::Patients, &id)?;
             let current =
                 match patient_in_scope(conn, &actor, &scope, &id, "patient.update", naive(now))? {
                     Ok(row) => row,

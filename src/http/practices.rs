@@ -1,5 +1,6 @@
 //! Practices: created and changed by admins; everyone reads the practices they belong to.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -242,6 +243,7 @@ pub async fn update(
     let row = state
         .db
         .transaction(move |conn| {
+            lock_for_update(conn, Versioned::Practices, &id)?;
             let current = store::find(conn, &id)?.ok_or_else(|| AppError::not_found("practice"))?;
             check_version(expected, current.version)?;
             store::update(conn, &id, &changes, now)?;

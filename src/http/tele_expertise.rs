@@ -2,6 +2,7 @@
 //! practice; the psychiatrist accepts or declines, then answers; the answer joins the case's
 //! timeline. Every read and write is audited; every move is one transaction.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
@@ -523,6 +524,8 @@ async fn apply(
     let row = state
         .db
         .transaction(move |conn| {
+            // Two moves of one request take turns, so the second sees the first's status.
+            lock_for_update(conn, Versioned::TeleExpertiseRequests, &id)?;
             let mut row = match visible(conn, &actor, &id, &action, now)? {
                 Ok(row) => row,
                 Err(denied) => return Ok(Err(denied)),

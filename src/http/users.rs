@@ -1,6 +1,7 @@
 //! User accounts: admins create, change, deactivate and unlock them; coordinators read the
 //! accounts of their practices.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -365,6 +366,7 @@ pub async fn update(
     let (record, locked) = state
         .db
         .transaction(move |conn| {
+            lock_for_update(conn, Versioned::Users, &id)?;
             let current =
                 store::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("account"))?;
             check_version(expected, current.user.version)?;

@@ -4,6 +4,7 @@
 mod auth;
 mod cases;
 mod common;
+mod concurrency;
 mod contract;
 mod demo;
 mod email;

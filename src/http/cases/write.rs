@@ -2,6 +2,7 @@
 //! and phase moves. A closed case refuses them all (409); `If-Match` guards against lost updates
 //! (412); `Idempotency-Key` makes a retried POST safe.
 
+use crate::db::locks::{Versioned, lock_for_update};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -385,6 +386,8 @@ where
             if let Some(kept) = idempotency::replay(conn, &actor, idem.as_ref())? {
                 return Ok(Ok(kept));
             }
+            // Writers of one case take turns: without If-Match every one of them succeeds.
+            lock_for_update(conn, Versioned::Cases, &id)?;
             let mut row = match case_in_scope(conn, &actor, &scope, &id, audit_action, naive(now))?
             {
                 Ok(row) => row,
