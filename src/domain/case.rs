@@ -132,6 +132,27 @@ fn broken(field: &'static str, message: impl Into<String>) -> RuleError {
     }
 }
 
+/// Whose referral it is: a GP refers in their own name; anyone else who may refer (practice
+/// software) names the referring GP, so that the case shows on that GP's list.
+pub fn referring_gp(
+    actor_is_gp: bool,
+    actor_id: &str,
+    given: Option<&str>,
+) -> Result<String, RuleError> {
+    match (actor_is_gp, given) {
+        (true, Some(id)) if id != actor_id => Err(broken(
+            "referring_gp_id",
+            "a GP refers in their own name; leave it out",
+        )),
+        (true, _) => Ok(actor_id.to_owned()),
+        (false, Some(id)) => Ok(id.to_owned()),
+        (false, None) => Err(broken(
+            "referring_gp_id",
+            "is required: name the GP of the practice who refers the patient",
+        )),
+    }
+}
+
 /// Indications and substances: at least one indication; substances exactly when an addiction is
 /// among the indications.
 pub fn check_indications(
@@ -256,6 +277,25 @@ pub fn weeks_in_treatment(assessed_at: Option<DateTime<Utc>>, now: DateTime<Utc>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_referral_names_its_gp() {
+        assert_eq!(referring_gp(true, "gp", None), Ok("gp".to_owned()));
+        assert_eq!(referring_gp(true, "gp", Some("gp")), Ok("gp".to_owned()));
+        assert_eq!(
+            referring_gp(true, "gp", Some("other")).map_err(|e| e.field),
+            Err("referring_gp_id")
+        );
+        assert_eq!(
+            referring_gp(false, "client", Some("gp")),
+            Ok("gp".to_owned())
+        );
+        assert_eq!(
+            referring_gp(false, "client", None).map_err(|e| e.field),
+            Err("referring_gp_id")
+        );
+    }
+
     use chrono::Duration;
 
     use super::*;

@@ -218,6 +218,16 @@ impl PageQuery {
     }
 }
 
+/// For PATCH fields where `null` means something (remove) and absence means "leave as is": an
+/// absent field stays `None` (with `#[serde(default)]`), `null` becomes `Some(None)`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 /// Text a person typed as a name: not blank, no control characters (which PostgreSQL refuses, and
 /// which have no place in a name).
 pub fn plain_text(value: &str) -> Result<(), ValidationError> {

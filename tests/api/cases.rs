@@ -638,10 +638,22 @@ async fn reassignment_review_flags_and_stale_versions() {
         .await;
     stale.assert_problem(412);
 
+    // `null` unassigns; an absent field stays as it is.
+    let unassigned = app.patch(&url, &gp, json!({"psychiatrist_id": null})).await;
+    unassigned.assert_status(200);
+    assert!(unassigned.body["psychiatrist_id"].is_null());
+    assert_eq!(unassigned.body["nurse_id"], second_nurse.as_str());
+
     let timeline = app.get(&format!("{url}/timeline"), &nurse).await;
     assert_eq!(
         kinds(&timeline),
-        vec!["referral", "reassignment", "assessment", "review"]
+        vec![
+            "referral",
+            "reassignment",
+            "assessment",
+            "review",
+            "reassignment"
+        ]
     );
 }
 
@@ -723,4 +735,66 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
         .await
         .unwrap();
     assert_eq!(forgotten, 2, "the referral's key and the contact's");
+}
+
+#[actix_web::test]
+async fn practice_software_refers_in_the_name_of_a_gp_of_the_practice() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let admin = app.token("admin@example.fr").await;
+    let (gp, _, _) = c.tokens().await;
+    let created = app
+        .post(
+            "/api/v1/api-clients",
+            Some(&admin),
+            json!({"practice_id": c.practice, "name": "Logiciel métier"}),
+        )
+        .await;
+    created.assert_status(201);
+    let grant = json!({"grant_type": "client_credentials",
+        "client_id": created.body["id"], "client_secret": created.body["client_secret"]});
+    let software = app.post("/api/v1/auth/token", None, grant).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let patient = c.patient(&software, "DOS-9").await;
+    let referral = |gp_id: Option<&str>| {
+        let mut body = json!({
+            "patient_id": patient, "program": "sesame", "indications": ["depression"],
+            "screening": {"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0]}
+        });
+        if let Some(id) = gp_id {
+            body["referring_gp_id"] = json!(id);
+        }
+        body
+    };
+
+    // Without a GP the case would show on nobody's list: refused, naming the field.
+    let unnamed = app
+        .post("/api/v1/cases", Some(&software), referral(None))
+        .await;
+    unnamed.assert_problem(422);
+    assert_eq!(unnamed.field_errors(), vec!["referring_gp_id"]);
+    // A nurse is not a referring GP.
+    app.post(
+        "/api/v1/cases",
+        Some(&software),
+        referral(Some(&c.nurse_id)),
+    )
+    .await
+    .assert_problem(422);
+
+    let referred = app
+        .post("/api/v1/cases", Some(&software), referral(Some(&c.gp_id)))
+        .await;
+    referred.assert_status(201);
+    assert_eq!(referred.body["referring_gp_id"], c.gp_id.as_str());
+    let read = app
+        .get(
+            &format!("/api/v1/cases/{}", referred.body["id"].as_str().unwrap()),
+            &gp,
+        )
+        .await;
+    read.assert_status(200);
+    assert_eq!(read.body["referring_gp_id"], c.gp_id.as_str());
 }

@@ -23,6 +23,7 @@ const ROLES: [&str; 8] = [
 /// The objects one practice holds for the walk.
 struct Site {
     practice: String,
+    gp: String,
     gp_token: String,
     nurse_token: String,
     psychiatrist: String,
@@ -96,7 +97,7 @@ impl World {
         let practice = app.practice(admin, &format!("Cabinet {name}")).await;
         let gp = format!("gp@{name}.example.fr");
         let nurse = format!("nurse@{name}.example.fr");
-        app.user(&gp, Role::Gp, &[&practice]).await;
+        let gp_id = app.user(&gp, Role::Gp, &[&practice]).await;
         app.user(&nurse, Role::Nurse, &[&practice]).await;
         let psychiatrist = app
             .user(
@@ -107,6 +108,7 @@ impl World {
             .await;
         let mut site = Site {
             practice,
+            gp: gp_id,
             gp_token: app.token(&gp).await,
             nurse_token: app.token(&nurse).await,
             psychiatrist,
@@ -203,7 +205,10 @@ impl World {
                 (
                     "POST",
                     "/api/v1/cases".into(),
+                    // In the name of the caller's practice's GP (a GP may name
+                    // themself; practice software must name one).
                     Some(json!({"patient_id": patient, "program": "sesame",
+                        "referring_gp_id": self.own.gp,
                         "indications": ["depression"], "screening": {"phq2": [2, 1]}})),
                 )
             }

@@ -22,7 +22,7 @@ use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{
     ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance,
-    check_contact, check_eligibility, check_indications, check_occurred_at, join_set,
+    check_contact, check_eligibility, check_indications, check_occurred_at, join_set, referring_gp,
 };
 use crate::domain::instruments::{Instrument, Score};
 use crate::domain::pathway::{ExitReason, Move, Phase, allowed_transitions, next_phase};
@@ -58,7 +58,8 @@ pub struct NewCase {
         pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     pub note: Option<String>,
-    /// The referring GP when the practice software refers; a GP refers in their own name.
+    /// The referring GP: required when practice software refers; a GP refers in their own name
+    /// (leave it out).
     pub referring_gp_id: Option<Uuid>,
     /// A nurse of the practice to assign at once (otherwise the nurse who assesses).
     pub nurse_id: Option<Uuid>,
@@ -70,10 +71,14 @@ pub struct NewCase {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseUpdate {
-    /// A nurse of the case's practice (GPs and nurses may reassign).
-    pub nurse_id: Option<Uuid>,
-    /// A psychiatrist of the case's practice (GPs and nurses may reassign).
-    pub psychiatrist_id: Option<Uuid>,
+    /// A nurse of the case's practice (GPs and nurses may reassign); `null` unassigns.
+    #[serde(default, deserialize_with = "crate::http::present")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub nurse_id: Option<Option<Uuid>>,
+    /// A psychiatrist of the case's practice (GPs and nurses may reassign); `null` unassigns.
+    #[serde(default, deserialize_with = "crate::http::present")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub psychiatrist_id: Option<Option<Uuid>>,
     /// Ask for (or withdraw) a psychiatric review (nurses and psychiatrists).
     pub review_requested: Option<bool>,
     /// Why, for the timeline.
@@ -240,16 +245,8 @@ pub async fn refer(
     let now = state.clock.now();
     let cadences = state.settings.cadences;
     let settings = state.settings.clone();
-    let referring_gp = match (actor.role, body.referring_gp_id) {
-        (Some(Role::Gp), Some(id)) if id.to_string() != actor.id => {
-            return Err(AppError::invalid(
-                "referring_gp_id",
-                "a GP refers in their own name; leave it out",
-            ));
-        }
-        (Some(Role::Gp), _) => Some(actor.id.clone()),
-        (_, id) => id.map(|id| id.to_string()),
-    };
+    let given_gp = body.referring_gp_id.map(|id| id.to_string());
+    let referring_gp = referring_gp(actor.role == Some(Role::Gp), &actor.id, given_gp.as_deref())?;
     let result = state
         .db
         .transaction(move |conn| {
@@ -283,7 +280,7 @@ pub async fn refer(
             check_member(
                 conn,
                 "referring_gp_id",
-                referring_gp.as_deref(),
+                Some(&referring_gp),
                 Role::Gp,
                 &practice,
             )?;
@@ -307,7 +304,7 @@ pub async fn refer(
                 program: body.program.as_str().to_owned(),
                 indications: join_set(&body.indications, Indication::as_str),
                 substances: join_set(&body.substances, Substance::as_str),
-                referring_gp_id: referring_gp,
+                referring_gp_id: Some(referring_gp),
                 nurse_id,
                 psychiatrist_id,
                 referral_note: trimmed(body.note),
@@ -470,30 +467,33 @@ pub async fn update(
         None,
         move |conn, actor, row, now| {
             if reassigning {
-                let nurse = body.nurse_id.map(|id| id.to_string());
+                let nurse = body.nurse_id.map(|id| id.map(|id| id.to_string()));
                 check_member(
                     conn,
                     "nurse_id",
-                    nurse.as_deref(),
+                    nurse.as_ref().and_then(Option::as_deref),
                     Role::Nurse,
                     &row.practice_id,
                 )?;
-                let psychiatrist = body.psychiatrist_id.map(|id| id.to_string());
+                let psychiatrist = body.psychiatrist_id.map(|id| id.map(|id| id.to_string()));
                 check_member(
                     conn,
                     "psychiatrist_id",
-                    psychiatrist.as_deref(),
+                    psychiatrist.as_ref().and_then(Option::as_deref),
                     Role::Psychiatrist,
                     &row.practice_id,
                 )?;
                 let mut detail = Vec::new();
                 if let Some(nurse) = nurse {
-                    detail.push(format!("nurse_id={nurse}"));
-                    row.nurse_id = Some(nurse);
+                    detail.push(format!("nurse_id={}", nurse.as_deref().unwrap_or("none")));
+                    row.nurse_id = nurse;
                 }
                 if let Some(psychiatrist) = psychiatrist {
-                    detail.push(format!("psychiatrist_id={psychiatrist}"));
-                    row.psychiatrist_id = Some(psychiatrist);
+                    detail.push(format!(
+                        "psychiatrist_id={}",
+                        psychiatrist.as_deref().unwrap_or("none")
+                    ));
+                    row.psychiatrist_id = psychiatrist;
                 }
                 let mut e = event(&row.id, EventKind::Reassignment, actor, now, now);
                 e.detail = Some(detail.join(" "));
