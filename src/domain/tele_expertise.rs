@@ -111,6 +111,12 @@ pub fn next_status(from: Status, requested: Move, by: Party) -> Option<Status> {
     }
 }
 
+/// What becomes of a request when its case closes: a pending one is cancelled (nobody may answer
+/// about a closed case), a settled one stays as it is.
+pub fn on_case_closed(status: Status) -> Option<Status> {
+    status.is_pending().then_some(Status::Cancelled)
+}
+
 /// The moves `by` may make from `from` (the body of a refused move).
 pub fn allowed_moves(from: Status, by: Party) -> Vec<Move> {
     Move::ALL
@@ -163,6 +169,16 @@ pub fn is_billable(answered_at: DateTime<Utc>, earlier_billable: &[DateTime<Utc>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn closing_the_case_cancels_what_is_pending_only() {
+        assert_eq!(on_case_closed(Status::Requested), Some(Status::Cancelled));
+        assert_eq!(on_case_closed(Status::Accepted), Some(Status::Cancelled));
+        for settled in [Status::Declined, Status::Answered, Status::Cancelled] {
+            assert_eq!(on_case_closed(settled), None);
+        }
+    }
+
     use super::*;
 
     /// Every (status, move, party), against the table written out by hand.

@@ -44,6 +44,8 @@ pub enum OpinionUpdate {
     Accepted,
     Declined,
     Answered,
+    /// Cancelled because its case was closed (to the requester and to the expert).
+    Withdrawn,
 }
 
 impl Notice {
@@ -314,6 +316,16 @@ pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Re
                     "Sésame: your request for an opinion was answered",
                     "The answer to your request for an opinion is in Sésame.",
                 ),
+                (Locale::Fr, OpinionUpdate::Withdrawn) => (
+                    "Sésame : une demande d'avis est annulée",
+                    "Une demande d'avis a été annulée car le dossier a été clos ; aucune réponse \
+                     n'est plus attendue.",
+                ),
+                (Locale::En, OpinionUpdate::Withdrawn) => (
+                    "Sésame: a request for an opinion was cancelled",
+                    "A request for an opinion was cancelled because its case was closed; no \
+                     answer is expected any more.",
+                ),
             };
             compose(subject.to_owned(), vec![line.to_owned()], link, open, sign)
         }
@@ -435,6 +447,10 @@ mod tests {
             Notice::OpinionUpdate {
                 request_id: "r1".to_owned(),
                 what: OpinionUpdate::Answered,
+            },
+            Notice::OpinionUpdate {
+                request_id: "r1".to_owned(),
+                what: OpinionUpdate::Withdrawn,
             },
             Notice::ExpertDigest {
                 day,

@@ -27,7 +27,7 @@ use crate::domain::account::Role;
 use crate::domain::case::EventKind;
 use crate::domain::policy::{Action, Actor, authorize};
 use crate::domain::tele_expertise::{
-    Move, Party, Status, Urgency, allowed_moves, due_at, is_billable, next_status,
+    Move, Party, Status, Urgency, allowed_moves, due_at, is_billable, next_status, on_case_closed,
 };
 use crate::email::content::{Notice, OpinionUpdate};
 use crate::error::{AppError, AppResult};
@@ -194,6 +194,64 @@ fn notify(
         enqueue(conn, settings, key, notice, &to, now)?;
     }
     Ok(())
+}
+
+/// When a case closes (in the closing transaction): its pending requests are cancelled, each with
+/// a timeline entry, and the requester and the expert are told. Returns how many.
+pub(crate) fn cancel_with_closed_case(
+    conn: &mut DbConn,
+    settings: &Settings,
+    actor: &Actor,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let mut cancelled = 0;
+    for listed in store::of_case(conn, case_id)? {
+        // Locked, then read again: an expert answering at this moment either finished first
+        // (and the answer stands) or waits and finds the request cancelled.
+        lock_for_update(conn, Versioned::TeleExpertiseRequests, &listed.id)?;
+        let Some(mut row) = store::find(conn, &listed.id)? else {
+            continue;
+        };
+        let from = Status::parse(&row.status)
+            .ok_or_else(|| AppError::Internal("stored request status unknown".to_owned()))?;
+        let Some(to) = on_case_closed(from) else {
+            continue;
+        };
+        let expected = row.version;
+        row.status = to.as_str().to_owned();
+        row.cancelled_at = Some(naive(now));
+        row.version = expected + 1;
+        row.updated_at = naive(now);
+        if !store::save(conn, &row, expected)? {
+            return Err(AppError::PreconditionFailed(
+                "a tele-expertise request of the case changed while it closed; try again"
+                    .to_owned(),
+            ));
+        }
+        let mut e = event(case_id, EventKind::TeleExpertise, actor, now, now);
+        e.detail = Some(format!(
+            "request={} status={} because=case_closed",
+            row.id,
+            to.as_str()
+        ));
+        case_store::insert_event(conn, &e)?;
+        for person in [&row.requester_id, &row.expert_id] {
+            notify(
+                conn,
+                settings,
+                person,
+                format!("opinion:withdrawn:{}:{person}", row.id),
+                &Notice::OpinionUpdate {
+                    request_id: row.id.clone(),
+                    what: OpinionUpdate::Withdrawn,
+                },
+                now,
+            )?;
+        }
+        cancelled += 1;
+    }
+    Ok(cancelled)
 }
 
 /// Ask the case's referring psychiatrist (or another covering the practice) a question.
@@ -542,6 +600,12 @@ async fn apply(
             };
             let from = Status::parse(&row.status)
                 .ok_or_else(|| AppError::Internal("stored request status unknown".to_owned()))?;
+            // Requests left pending on a case closed before closing cancelled them.
+            if from.is_pending()
+                && let Some(case) = case_store::find(conn, &row.case_id)?
+            {
+                ensure_open(&case)?;
+            }
             let Some(to) = next_status(from, requested, party) else {
                 let allowed: Vec<String> = allowed_moves(from, party)
                     .into_iter()

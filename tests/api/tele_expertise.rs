@@ -490,3 +490,103 @@ async fn requests_near_or_past_due_are_in_the_psychiatrists_digest() {
             .any(|m| m.text.contains("2 demandes en retard"))
     );
 }
+
+#[actix_web::test]
+async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
+    let smtp = SmtpServer::start();
+    let s = setup(Some(&smtp)).await;
+    let case = active_case(&s, "DOS-7").await;
+    let requests_url = format!("/api/v1/cases/{case}/tele-expertise");
+    let ask_one = |urgency: &str| {
+        s.app
+            .post(&requests_url, Some(&s.nurse), ask(&s.psy_id, urgency))
+    };
+    let pending = ask_one("routine").await;
+    pending.assert_status(201);
+    let pending = pending.body["id"].as_str().unwrap().to_owned();
+    let settled = ask_one("urgent").await;
+    settled.assert_status(201);
+    let settled = settled.body["id"].as_str().unwrap().to_owned();
+    for step in ["accept", "answer"] {
+        let body = if step == "answer" {
+            json!({"answer": "Pas de changement."})
+        } else {
+            json!({})
+        };
+        s.app
+            .post(
+                &format!("/api/v1/tele-expertise/{settled}/{step}"),
+                Some(&s.psy),
+                body,
+            )
+            .await
+            .assert_status(200);
+    }
+    // The outbox so far: two requests to the expert, accept and answer to the nurse.
+    let sender = Sender::new(s.app.state.clone()).unwrap();
+    assert_eq!(sender.run_once().await.unwrap().sent, 4);
+
+    s.app
+        .post(
+            &format!("/api/v1/cases/{case}/transitions"),
+            Some(&s.nurse),
+            json!({"to": "closed", "exit_reason": "patient_choice"}),
+        )
+        .await
+        .assert_status(200);
+
+    // The pending request is cancelled and can no longer be answered; the answered one stays.
+    let read = s
+        .app
+        .get(&format!("/api/v1/tele-expertise/{pending}"), &s.psy)
+        .await;
+    read.assert_status(200);
+    assert_eq!(read.body["status"], "cancelled");
+    let late = s
+        .app
+        .post(
+            &format!("/api/v1/tele-expertise/{pending}/accept"),
+            Some(&s.psy),
+            json!({}),
+        )
+        .await;
+    late.assert_problem(409);
+    assert_eq!(
+        s.app
+            .get(&format!("/api/v1/tele-expertise/{settled}"), &s.psy)
+            .await
+            .body["status"],
+        "answered"
+    );
+    let timeline = s
+        .app
+        .get(&format!("/api/v1/cases/{case}/timeline"), &s.nurse)
+        .await;
+    let cancelled: Vec<&Value> = timeline.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&pending) && d.contains("because=case_closed"))
+        })
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{}", timeline.text);
+
+    // Both parties are told, once each, without anything clinical.
+    assert_eq!(sender.run_once().await.unwrap().sent, 2);
+    let messages = smtp.messages();
+    let told: Vec<&str> = messages[4..].iter().map(|m| m.to.as_str()).collect();
+    assert!(
+        told.contains(&"nurse@example.fr") && told.contains(&"psy@example.fr"),
+        "{told:?}"
+    );
+    for m in &messages[4..] {
+        assert!(m.subject.contains("annulée"), "{}", m.subject);
+        let all = format!("{} {} {}", m.subject, m.text, m.html).to_lowercase();
+        for word in sesame::email::content::FORBIDDEN_WORDS {
+            assert!(!all.contains(word), "{word} in {m:?}");
+        }
+    }
+}

@@ -766,6 +766,7 @@ pub async fn transition(
         _ => {}
     }
     let note = trimmed(body.note);
+    let settings = state.settings.clone();
     change_case(
         &state,
         actor,
@@ -794,6 +795,9 @@ pub async fn transition(
             if body.to == Phase::Closed {
                 row.closed_at = Some(naive(now));
                 row.exit_reason = body.exit_reason.map(|r| r.as_str().to_owned());
+                crate::http::tele_expertise::cancel_with_closed_case(
+                    conn, &settings, actor, &row.id, now,
+                )?;
             }
             let mut e = event(&row.id, EventKind::Transition, actor, now, now);
             e.from_phase = Some(from.as_str().to_owned());
