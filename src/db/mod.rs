@@ -334,15 +334,15 @@ impl Db {
     }
 }
 
-/// The answer when no connection can be had: the pool stayed exhausted, or the database does not
-/// accept connections (the pool's error then says why; it names no credentials).
+/// The answer when no connection can be had in time: the pool stayed exhausted, or the database
+/// does not accept connections (the pool's error says why when it knows; it names no
+/// credentials, and it is not shown to the client).
 fn pool_unavailable(error: r2d2::PoolError) -> AppError {
-    if error.to_string().contains(": ") {
-        tracing::debug!(%error, "no database connection");
-        AppError::Unavailable("the database does not answer; retry shortly".to_owned())
-    } else {
-        AppError::Unavailable("the database is busy (no connection free); retry shortly".to_owned())
-    }
+    tracing::debug!(%error, "no database connection");
+    AppError::Unavailable(
+        "no database connection could be had (the database is busy or unreachable); retry shortly"
+            .to_owned(),
+    )
 }
 
 fn lost() -> AppError {
