@@ -221,21 +221,34 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 /// `Idempotency-Key` responses are kept for a day (a retry comes within seconds or minutes); an
-/// hourly task forgets older ones.
+/// hourly task forgets older ones, and after a failure (the database gone) tries again with
+/// backoff.
 fn forget_old_idempotency_keys(state: AppState) {
     actix_web::rt::spawn(async move {
-        let mut every_hour = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+        let mut backoff = crate::background::Backoff::new();
         loop {
-            every_hour.tick().await;
             let before = crate::db::naive(state.clock.now() - chrono::Duration::days(1));
-            match state
+            let wait = match state
                 .db
                 .run(move |conn| Ok(crate::db::idempotency::purge(conn, before)?))
                 .await
             {
-                Ok(forgotten) => tracing::debug!(forgotten, "old idempotency keys forgotten"),
-                Err(error) => tracing::warn!(%error, "could not forget old idempotency keys"),
-            }
+                Ok(forgotten) => {
+                    backoff.succeeded();
+                    tracing::debug!(forgotten, "old idempotency keys forgotten");
+                    std::time::Duration::from_secs(3600)
+                }
+                Err(error) => {
+                    let wait = backoff.failed();
+                    tracing::warn!(
+                        %error,
+                        retry_in_secs = wait.as_secs(),
+                        "could not forget old idempotency keys"
+                    );
+                    wait
+                }
+            };
+            actix_web::rt::time::sleep(wait).await;
         }
     });
 }

@@ -84,6 +84,9 @@ pub struct Settings {
     pub migrate_on_start: bool,
     pub db_pool_size: u32,
     pub db_pool_timeout: Duration,
+    /// PostgreSQL: how long one connection attempt may take (libpq's `connect_timeout`), so that
+    /// the pool retries an unreachable server promptly.
+    pub db_connect_timeout: Duration,
     pub sqlite_busy_timeout: Duration,
     pub bind: String,
     pub data_dir: PathBuf,
@@ -139,6 +142,7 @@ impl Settings {
             migrate_on_start: true,
             db_pool_size: 8,
             db_pool_timeout: Duration::from_secs(5),
+            db_connect_timeout: Duration::from_secs(3),
             sqlite_busy_timeout: Duration::from_secs(5),
             bind: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("."),
@@ -224,6 +228,16 @@ impl Settings {
             "SESAME_DB_POOL_TIMEOUT_MS",
             parse_millis,
             "milliseconds, at least 1"
+        );
+        parse_into!(
+            s.db_connect_timeout,
+            "SESAME_DB_CONNECT_TIMEOUT_SECS",
+            |v: &str| v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=300).contains(n))
+                .map(Duration::from_secs),
+            "seconds from 1 to 300"
         );
         parse_into!(
             s.sqlite_busy_timeout,
@@ -583,6 +597,21 @@ mod tests {
             !text.contains("short"),
             "the secret must not be echoed: {text}"
         );
+    }
+
+    #[test]
+    fn the_connect_timeout_is_read_and_checked() {
+        assert_eq!(
+            settings(&[]).unwrap().db_connect_timeout,
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            settings(&[("SESAME_DB_CONNECT_TIMEOUT_SECS", "10")])
+                .unwrap()
+                .db_connect_timeout,
+            Duration::from_secs(10)
+        );
+        assert!(settings(&[("SESAME_DB_CONNECT_TIMEOUT_SECS", "0")]).is_err());
     }
 
     #[test]

@@ -245,8 +245,50 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Self::Unavailable("the database was busy; retry the request".to_owned())
             }
+            other if connection_lost(&other) => {
+                Self::Unavailable("the database connection was lost; retry the request".to_owned())
+            }
             other => Self::Internal(format!("database: {other}")),
         }
+    }
+}
+
+/// What PostgreSQL and libpq say when the server went away or is not (yet, or no longer)
+/// accepting work: admin shutdown (57P01), crash of another backend (57P02), cannot connect now
+/// (57P03), idle-session timeout (57P05), and libpq's own words for a dropped socket. Diesel does
+/// not expose the SQLSTATE, so the English messages are matched; a server localised otherwise is
+/// still caught by `Db::run`, which tests the connection after any failure.
+const LOST_CONNECTION_MESSAGES: &[&str] = &[
+    "terminating connection",
+    "the database system is",
+    "server closed the connection",
+    "no connection to the server",
+    "could not receive data from server",
+    "could not send data to server",
+    "connection to server",
+    "ssl connection has been closed",
+    "ssl syscall error",
+];
+
+/// Whether a diesel error means the database connection is gone (not the request's fault).
+pub fn connection_lost(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction,
+            _,
+        )
+        | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            LOST_CONNECTION_MESSAGES
+                .iter()
+                .any(|words| message.contains(words))
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => connection_lost(commit_error),
+        _ => false,
     }
 }
 
@@ -303,6 +345,43 @@ mod tests {
             assert!(problem.kind.starts_with("urn:sesame:problem:"));
             assert!(!problem.detail.is_empty());
         }
+    }
+
+    #[test]
+    fn a_lost_database_connection_is_unavailable_not_internal() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        let lost = [
+            db(DatabaseErrorKind::ClosedConnection, "gone"),
+            db(DatabaseErrorKind::UnableToSendCommand, "no connection"),
+            db(
+                DatabaseErrorKind::Unknown,
+                "FATAL:  terminating connection due to administrator command",
+            ),
+            db(
+                DatabaseErrorKind::Unknown,
+                "FATAL:  the database system is starting up",
+            ),
+            db(
+                DatabaseErrorKind::Unknown,
+                "server closed the connection unexpectedly",
+            ),
+            Error::BrokenTransactionManager,
+        ];
+        for error in lost {
+            let app: AppError = error.into();
+            assert_eq!(app.status_code().as_u16(), 503, "{app:?}");
+            let response = app.error_response();
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(&b"1"[..])
+            );
+        }
+        let other: AppError = db(DatabaseErrorKind::Unknown, "syntax error").into();
+        assert_eq!(other.status_code().as_u16(), 500);
     }
 
     #[test]

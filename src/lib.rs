@@ -4,6 +4,7 @@
 //! `config` settings, `clock` the injectable time, `error` the one error type.
 
 pub mod app;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -16,12 +16,13 @@ pub mod sessions;
 pub mod tele_expertise;
 pub mod tokens;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::{DatabaseUrl, Settings};
@@ -48,7 +49,15 @@ pub struct ConnectionOpener {
 }
 
 impl ConnectionOpener {
-    pub fn new(url: DatabaseUrl, sqlite_busy_timeout: Duration) -> Self {
+    /// `connect_timeout` bounds each PostgreSQL connection attempt (libpq waits for ever by
+    /// default, which would hold the pool's reconnection behind an unreachable host).
+    pub fn new(url: DatabaseUrl, sqlite_busy_timeout: Duration, connect_timeout: Duration) -> Self {
+        let url = match url {
+            DatabaseUrl::Postgres(url) => {
+                DatabaseUrl::Postgres(with_connect_timeout(&url, connect_timeout))
+            }
+            sqlite => sqlite,
+        };
         Self {
             url,
             sqlite_busy_timeout,
@@ -99,9 +108,25 @@ impl ManageConnection for ConnectionOpener {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection whose transaction state is lost (libpq no longer knows it: the server went
+    /// away) or left open is not put back: the pool opens a new one instead.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
     }
+}
+
+/// The PostgreSQL URL with `connect_timeout` (whole seconds, libpq's unit) added, unless the URL
+/// already sets one.
+pub fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("connect_timeout"))
+    {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={}", timeout.as_secs().max(1))
 }
 
 pub type Pool = r2d2::Pool<ConnectionOpener>;
@@ -168,7 +193,15 @@ pub struct Db {
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// Keeps the SQLite checkpointer running while any clone lives.
     _checkpointer: Option<Arc<()>>,
+    /// How many times a connection was found lost (the server restarted, the network dropped).
+    /// A loss usually ends every connection of the pool at once: each one checked out after a
+    /// loss is tested (`SELECT 1`) once before use, and a dead one is replaced rather than given
+    /// to a request.
+    losses: Arc<AtomicU64>,
 }
+
+/// Tagged on a pooled connection: the loss count when it was last known good.
+struct CheckedAfter(u64);
 
 impl Db {
     pub fn connect(settings: &Settings) -> Result<Self, String> {
@@ -182,8 +215,11 @@ impl Db {
                 )
             })?;
         }
-        let opener =
-            ConnectionOpener::new(settings.database_url.clone(), settings.sqlite_busy_timeout);
+        let opener = ConnectionOpener::new(
+            settings.database_url.clone(),
+            settings.sqlite_busy_timeout,
+            settings.db_connect_timeout,
+        );
         // Open one connection first so that a wrong URL is reported plainly, not as a pool timeout.
         opener
             .open()
@@ -205,6 +241,7 @@ impl Db {
             pool,
             sqlite_writer,
             _checkpointer: checkpointer,
+            losses: Arc::default(),
         })
     }
 
@@ -216,16 +253,41 @@ impl Db {
         run_migrations(&mut conn)
     }
 
-    /// A connection for start-up and command-line work (blocking).
+    /// A pooled connection (blocking), known good since the last connection loss.
     pub fn conn(&self) -> AppResult<PooledConn> {
-        self.pool.get().map_err(|_| {
-            AppError::Unavailable(
-                "the database is busy (no connection free); retry shortly".to_owned(),
-            )
-        })
+        let losses = self.losses.load(Ordering::Acquire);
+        // Every idle connection may be dead after a loss; each is tried once at most.
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.pool.get().map_err(pool_unavailable)?;
+            let checked = r2d2::PooledConnection::extensions(&conn)
+                .get::<CheckedAfter>()
+                .map_or(0, |c| c.0);
+            if checked >= losses {
+                return Ok(conn);
+            }
+            if conn.batch_execute("SELECT 1").is_ok() {
+                r2d2::PooledConnection::extensions_mut(&mut conn).insert(CheckedAfter(losses));
+                return Ok(conn);
+            }
+            // Dropped here: the pool sees it broken (`has_broken`) and opens another.
+            tracing::debug!("a pooled connection was lost; replaced");
+        }
+        Err(lost())
     }
 
-    /// Runs `work` on the blocking thread pool with a pooled connection.
+    /// Whether `conn`, after a failed request, is still usable; if not, the loss is counted so
+    /// that the pool's other connections are tested before their next use.
+    fn survived(&self, conn: &mut DbConn) -> bool {
+        if !conn.is_broken() && conn.batch_execute("SELECT 1").is_ok() {
+            return true;
+        }
+        self.losses.fetch_add(1, Ordering::AcqRel);
+        tracing::warn!("the database connection was lost; the pool reconnects");
+        false
+    }
+
+    /// Runs `work` on the blocking thread pool with a pooled connection. An error on a connection
+    /// that did not survive it is the database's absence, not the request's fault: 503.
     pub async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -234,7 +296,14 @@ impl Db {
         let db = self.clone();
         actix_web::web::block(move || {
             let mut conn = db.conn()?;
-            work(&mut conn)
+            match work(&mut conn) {
+                Err(AppError::Internal(_) | AppError::Unavailable(_))
+                    if !db.survived(&mut conn) =>
+                {
+                    Err(lost())
+                }
+                done => done,
+            }
         })
         .await
         .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?
@@ -264,6 +333,21 @@ impl Db {
         })
         .await
     }
+}
+
+/// The answer when no connection can be had in time: the pool stayed exhausted, or the database
+/// does not accept connections (the pool's error says why when it knows; it names no
+/// credentials, and it is not shown to the client).
+fn pool_unavailable(error: r2d2::PoolError) -> AppError {
+    tracing::debug!(%error, "no database connection");
+    AppError::Unavailable(
+        "no database connection could be had (the database is busy or unreachable); retry shortly"
+            .to_owned(),
+    )
+}
+
+fn lost() -> AppError {
+    AppError::Unavailable("the database connection was lost; retry the request".to_owned())
 }
 
 /// What makes a database not empty for `demo seed`: the first of accounts, API clients,
@@ -303,4 +387,26 @@ pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
 /// Back from the stored form to an instant.
 pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connect_timeout_is_added_unless_the_url_has_one() {
+        let three = Duration::from_secs(3);
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db", three),
+            "postgres://u@h/db?connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?options=-csearch_path%3Dx", three),
+            "postgres://u@h/db?options=-csearch_path%3Dx&connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=require&connect_timeout=9", three),
+            "postgres://u@h/db?sslmode=require&connect_timeout=9"
+        );
+    }
 }

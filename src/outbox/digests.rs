@@ -176,36 +176,48 @@ pub async fn run_day_now(state: &AppState, day: NaiveDate) -> AppResult<DayRepor
 
 /// Inside `serve`: once a minute, when the local time has passed the digest time and today's run
 /// has not been done by this process, runs it (another instance or a restart running it too
-/// writes nothing twice).
+/// writes nothing twice). A failed run (the database gone) is tried again with backoff.
 pub fn spawn_scheduler(state: AppState) {
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
         let mut done: Option<NaiveDate> = None;
+        let mut backoff = crate::background::Backoff::new();
         loop {
-            tick.tick().await;
             let local = state.clock.now().with_timezone(&state.settings.timezone);
             let today = local.date_naive();
-            if local.time() < state.settings.digest_time || done == Some(today) {
-                continue;
-            }
-            match run_day_now(&state, today).await {
-                Ok(report) => {
-                    done = Some(today);
-                    tracing::info!(
-                        %today,
-                        nurse_digests = report.nurse_digests,
-                        expert_digests = report.expert_digests,
-                        patient_reminders = report.patient_reminders,
-                        "daily digests and reminders written"
-                    );
+            let wait = if local.time() < state.settings.digest_time || done == Some(today) {
+                CHECK_EVERY
+            } else {
+                match run_day_now(&state, today).await {
+                    Ok(report) => {
+                        done = Some(today);
+                        backoff.succeeded();
+                        tracing::info!(
+                            %today,
+                            nurse_digests = report.nurse_digests,
+                            expert_digests = report.expert_digests,
+                            patient_reminders = report.patient_reminders,
+                            "daily digests and reminders written"
+                        );
+                        CHECK_EVERY
+                    }
+                    Err(error) => {
+                        let wait = backoff.failed();
+                        tracing::warn!(
+                            %error,
+                            retry_in_secs = wait.as_secs(),
+                            "daily digests not written"
+                        );
+                        wait
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "daily digests not written; retrying in a minute")
-                }
-            }
+            };
+            actix_web::rt::time::sleep(wait).await;
         }
     });
 }
+
+/// How often the scheduler looks whether the day's digests are due.
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

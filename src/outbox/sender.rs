@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::db::naive;
 use crate::db::outbox::{self as store, OutboxRow};
 use crate::email::{Mailer, Outgoing};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 const BATCH: i64 = 20;
 
@@ -148,25 +148,33 @@ impl Sender {
         Ok(())
     }
 
-    /// Runs passes every `poll` inside the server, until the process stops.
+    /// Runs passes every `poll` inside the server, until the process stops. A failed pass (the
+    /// database gone) is retried with backoff; the task never ends on an error.
     pub fn spawn(self, poll: StdDuration) {
         actix_web::rt::spawn(async move {
-            let mut tick = actix_web::rt::time::interval(poll);
+            let mut backoff = crate::background::Backoff::new();
             loop {
-                tick.tick().await;
-                match self.run_once().await {
-                    Ok(report) if report != PassReport::default() => {
-                        tracing::info!(
-                            sent = report.sent,
-                            retrying = report.retrying,
-                            failed = report.failed,
-                            "outbox pass"
-                        );
+                let wait = match self.run_once().await {
+                    Ok(report) => {
+                        backoff.succeeded();
+                        if report != PassReport::default() {
+                            tracing::info!(
+                                sent = report.sent,
+                                retrying = report.retrying,
+                                failed = report.failed,
+                                "outbox pass"
+                            );
+                        }
+                        poll
                     }
-                    Ok(_) => {}
-                    Err(AppError::Unavailable(why)) => tracing::debug!(%why, "outbox pass skipped"),
-                    Err(error) => tracing::warn!(%error, "outbox pass failed"),
-                }
+                    Err(error) => {
+                        let wait = backoff.failed();
+                        // The error is the database's or the server's; no recipient or content.
+                        tracing::warn!(%error, retry_in_secs = wait.as_secs(), "outbox pass failed");
+                        wait
+                    }
+                };
+                actix_web::rt::time::sleep(wait).await;
             }
         });
     }

@@ -13,6 +13,7 @@ mod matrix;
 mod organisation;
 mod outbox_faults;
 mod patients;
+mod recovery;
 mod reports;
 mod smtp;
 mod tele_expertise;
