@@ -803,6 +803,37 @@ mod tests {
     }
 
     #[derive(Debug, Deserialize)]
+    #[serde(tag = "grant_type", rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Grant {
+        Password { email: String },
+        ClientCredentials { client_id: Uuid },
+    }
+
+    #[test]
+    fn an_internally_tagged_body_names_its_tag_and_fields() {
+        let read = |value: Value| {
+            from_value::<Grant>(&value).map_err(|e| (e.path().to_owned(), e.message))
+        };
+        assert!(read(json!({"grant_type": "password", "email": "a@b.fr"})).is_ok());
+        assert_eq!(
+            read(json!({"grant_type": "magic"})).expect_err("unknown grant"),
+            (
+                "grant_type".to_owned(),
+                "expected one of \"password\", \"client_credentials\"; found \"magic\"".to_owned()
+            )
+        );
+        assert_eq!(
+            read(json!({"email": "a@b.fr"})).expect_err("no grant"),
+            ("grant_type".to_owned(), "is required".to_owned())
+        );
+        assert_eq!(
+            read(json!({"grant_type": "password"})).expect_err("no email"),
+            ("email".to_owned(), "is required".to_owned())
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Query {
         limit: Option<u32>,
