@@ -94,6 +94,9 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// A connection whose request line and headers have not all arrived by then gets 408.
     pub header_timeout: Duration,
+    /// A request body that has not all arrived by then (once its handler starts reading it) gets
+    /// 408 and the connection is closed.
+    pub body_timeout: Duration,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -149,6 +152,7 @@ impl Settings {
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             shutdown_timeout_secs: 30,
             header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),
@@ -274,6 +278,16 @@ impl Settings {
         parse_into!(
             s.header_timeout,
             "SESAME_HEADER_TIMEOUT_SECS",
+            |v: &str| v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=300).contains(n))
+                .map(Duration::from_secs),
+            "seconds from 1 to 300"
+        );
+        parse_into!(
+            s.body_timeout,
+            "SESAME_BODY_TIMEOUT_SECS",
             |v: &str| v
                 .parse::<u64>()
                 .ok()

@@ -33,7 +33,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Field-level errors, for validation failures (422).
+    /// Field-level errors: invalid fields (422), malformed or unknown query parameters (400).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     /// Phase transitions or other moves allowed from the current state (409 on a refused move).
@@ -66,6 +66,13 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    /// Query parameters that are malformed, repeated or unknown to the operation (400, each named
+    /// in `errors`).
+    #[error("the query has malformed or unknown parameters")]
+    BadQuery(Vec<FieldError>),
+    /// The body did not arrive in time; the connection is closed after the answer.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// A login refused for a while: the account is locked for this client address (or by an
     /// admin); `retry_after` in seconds when the lock has an end.
     #[error("{detail}")]
@@ -129,6 +136,8 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Validation(_) => "validation",
+            Self::BadQuery(_) => "bad-query",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::Locked { .. } => "account-locked",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
@@ -148,7 +157,7 @@ impl AppError {
             status: status.as_u16(),
             detail,
             errors: match self {
-                Self::Validation(errors) => Some(errors.clone()),
+                Self::Validation(errors) | Self::BadQuery(errors) => Some(errors.clone()),
                 _ => None,
             },
             allowed: match self {
@@ -172,6 +181,8 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Locked { .. } => StatusCode::LOCKED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -200,6 +211,10 @@ impl ResponseError for AppError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::RequestTimeout(_) => {
+                // The rest of the body may still come: the connection cannot be reused.
+                response.force_close();
             }
             Self::TooManyRequests { retry_after, .. }
             | Self::Locked {
@@ -321,6 +336,11 @@ mod tests {
             (AppError::PayloadTooLarge(10), 413),
             (AppError::UnsupportedMediaType("x".into()), 415),
             (AppError::invalid("email", "bad"), 422),
+            (
+                AppError::BadQuery(vec![FieldError::new("limit", "bad")]),
+                400,
+            ),
+            (AppError::RequestTimeout("x".into()), 408),
             (
                 AppError::Locked {
                     detail: "x".into(),

@@ -151,8 +151,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<ApiClientQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<ApiClientQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     authorize(&actor, Action::ManageApiClients)?;
     let practice_id = query.practice_id.map(|p| p.to_string());

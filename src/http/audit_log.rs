@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::audit::{self as store, AuditFilter, AuditRow};
 use crate::db::{naive, utc};
 use crate::domain::policy::{Action, Actor, authorize};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
@@ -66,7 +66,7 @@ pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
     /// From this instant (inclusive).
     pub from: Option<DateTime<Utc>>,
-    /// Up to this instant (exclusive).
+    /// Up to this instant (exclusive); not before `from` (422).
     pub to: Option<DateTime<Utc>>,
 }
 
@@ -76,16 +76,20 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "One page of audit events", body = AuditPage),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`to` before `from`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<AuditQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<AuditQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     authorize(&actor, Action::ReadAudit)?;
     let query = query.into_inner();
-    // A window whose end is before its start is empty, not an error.
+    // As for the report's period: an end before the start is a mistake, not an empty window.
+    if crate::domain::ends_before_start(query.from, query.to) {
+        return Err(AppError::invalid("to", "must not be before from"));
+    }
     let filter = AuditFilter {
         patient_id: query.patient_id.map(|v| v.to_string()),
         case_id: query.case_id.map(|v| v.to_string()),

@@ -166,7 +166,7 @@ pub async fn research(
     state: web::Data<AppState>,
     actor: Actor,
     req: HttpRequest,
-    query: web::Query<ReportQuery>,
+    query: crate::http::extract::Query<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let resolved = resolve(&state, &actor, Action::ExportResearch, &query).await?;
     let key = req

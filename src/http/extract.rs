@@ -1,16 +1,21 @@
-//! Request extractors that answer with problem+json: JSON bodies (415, 413, 400, 422), the
-//! authenticated caller (401), and If-Match preconditions (412).
+//! Request extractors that answer with problem+json: JSON bodies (415, 413, 408, 400, 422), query
+//! strings (400, and unknown parameters refused by `known_query_only`), the authenticated caller
+//! (401), and If-Match preconditions (412).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use super::decode;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::{AppError, FieldError};
@@ -29,9 +34,11 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let limit = req
+        let (limit, timeout) = req
             .app_data::<web::Data<AppState>>()
-            .map_or(256 * 1024, |s| s.settings.max_body_bytes);
+            .map_or((256 * 1024, Duration::from_secs(10)), |s| {
+                (s.settings.max_body_bytes, s.settings.body_timeout)
+            });
         let mut payload = payload.take();
         let req = req.clone();
         Box::pin(async move {
@@ -50,16 +57,27 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
                     "the request body must be JSON (Content-Type: application/json)".to_owned(),
                 ));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    AppError::BadRequest("the request body could not be read".to_owned())
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(AppError::PayloadTooLarge(limit));
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|_| {
+                        AppError::BadRequest("the request body could not be read".to_owned())
+                    })?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(AppError::PayloadTooLarge(limit));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(timeout, read)
+                .await
+                .map_err(|_| {
+                    AppError::RequestTimeout(format!(
+                        "the request body did not arrive within {} s",
+                        timeout.as_secs()
+                    ))
+                })??;
             let parsed = parse_json_body(&body).map(Json)?;
             super::idempotency::remember_body(&req, &body);
             Ok(parsed)
@@ -67,48 +85,120 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Deserialises and validates; a syntax error is 400, a well-formed body with wrong fields is 422.
+/// Deserialises and validates. Not JSON (a syntax error, a key twice in one object) is 400; JSON
+/// whose fields do not fit the request (a wrong type, a value out of range, a missing or unknown
+/// field) is 422 with each field named, as a validator failure is.
 pub fn parse_json_body<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("a JSON body is required".to_owned()));
     }
+    let value = decode::json_value(body)
+        .map_err(|why| AppError::BadRequest(format!("the body is not valid JSON: {why}")))?;
     // serde would also read a struct from an array of its fields in order: only objects are bodies.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-            return Err(AppError::BadRequest(
-                "the body is not valid JSON".to_owned(),
-            ));
-        }
+    if !value.is_object() {
         return Err(AppError::invalid("body", "must be a JSON object"));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            let field = if path == "." { "body".to_owned() } else { path };
-            // serde's message names the expected type and never echoes the submitted value.
-            AppError::Validation(vec![FieldError::new(
-                field,
-                strip_position(&inner.to_string()),
-            )])
-        } else {
-            AppError::BadRequest(format!(
-                "the body is not valid JSON: {}",
-                strip_position(&inner.to_string())
-            ))
-        }
+    let value: T = decode::from_value(&value).map_err(|error| {
+        let field = match error.path() {
+            "" => "body".to_owned(),
+            path => path.to_owned(),
+        };
+        AppError::Validation(vec![FieldError::new(field, error.message)])
     })?;
     value.validate()?;
     Ok(value)
 }
 
-fn strip_position(message: &str) -> String {
-    message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_owned()
+/// Query parameters, read with the same field-naming messages as bodies (400, `errors`).
+/// Parameters that no field takes are refused for the whole of `/api/v1` by `known_query_only`.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let pairs = query_pairs(query);
+    decode::from_pairs(&pairs).map_err(|error| {
+        let field = match error.path() {
+            "" => "query".to_owned(),
+            path => path.to_owned(),
+        };
+        AppError::BadQuery(vec![FieldError::new(field, error.message)])
+    })
+}
+
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Refuses query parameters the operation does not declare in the contract, and any given twice:
+/// the server refuses what it does not understand, as it does for body fields. Paths and methods
+/// the contract does not know pass on (to their 404 or 405).
+pub async fn known_query_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !req.query_string().is_empty()
+        && let Some(pattern) = req.match_pattern()
+        && let Some(known) = super::openapi::query_parameters(req.method(), &pattern)
+    {
+        let errors = query_problems(&query_pairs(req.query_string()), known);
+        if !errors.is_empty() {
+            let response = AppError::BadQuery(errors).error_response();
+            return Ok(req.into_response(response));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+fn query_problems(pairs: &[(String, String)], known: &[String]) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (index, (key, _)) in pairs.iter().enumerate() {
+        if errors.iter().any(|e| e.field == *key) {
+            continue;
+        }
+        if !known.iter().any(|k| k == key) {
+            let message = if known.is_empty() {
+                "unknown query parameter: this operation takes none".to_owned()
+            } else {
+                format!(
+                    "unknown query parameter; this operation takes {}",
+                    known
+                        .iter()
+                        .map(|k| format!("\"{k}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            errors.push(FieldError::new(key.as_str(), message));
+        } else if pairs[index + 1..].iter().any(|(k, _)| k == key) {
+            errors.push(FieldError::new(key.as_str(), "is given more than once"));
+        }
+    }
+    errors
 }
 
 /// Flattens validator's nested errors into dotted field paths.
@@ -263,7 +353,7 @@ mod tests {
         }
         match parse_json_body::<Sample>(br#"{"age": 3}"#) {
             Err(AppError::Validation(errors)) => {
-                assert!(errors[0].message.contains("name"), "{errors:?}")
+                assert_eq!(errors, vec![FieldError::new("name", "is required")]);
             }
             other => panic!("{other:?}"),
         }
@@ -282,6 +372,47 @@ mod tests {
             parse_json_body::<Sample>(b"[1,"),
             Err(AppError::BadRequest(_))
         ));
+        // A trailing comma is a syntax error, whatever the fields before it.
+        match parse_json_body::<Sample>(br#"{"a":1,}"#) {
+            Err(AppError::BadRequest(detail)) => {
+                assert!(detail.contains("at line 1 column 8"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json_body::<Sample>(br#"{"name": "x", "age": 3, "age": 4}"#),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_and_repeated_query_parameters_are_named() {
+        let known = ["limit".to_owned(), "after".to_owned()];
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(query_problems(&pairs(&[("limit", "3")]), &known).is_empty());
+        let errors = query_problems(
+            &pairs(&[("limt", "3"), ("after", "x"), ("after", "y"), ("limt", "4")]),
+            &known,
+        );
+        assert_eq!(
+            errors,
+            vec![
+                FieldError::new(
+                    "limt",
+                    "unknown query parameter; this operation takes \"limit\", \"after\""
+                ),
+                FieldError::new("after", "is given more than once"),
+            ]
+        );
+        let none = query_problems(&pairs(&[("x", "")]), &[]);
+        assert_eq!(
+            none[0].message,
+            "unknown query parameter: this operation takes none"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod api_clients;
 pub mod audit_log;
 pub mod auth;
 pub mod cases;
+pub mod decode;
 pub mod exports;
 pub mod extract;
 pub mod idempotency;
@@ -31,10 +32,7 @@ use crate::error::AppError;
 /// Every route of the service. `tests/contract.rs` checks this table against `openapi.yaml`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{get, patch, post};
-    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
-        AppError::BadRequest(format!("invalid query parameter: {error}")).into()
-    }))
-    .app_data(
+    cfg.app_data(
         web::PathConfig::default()
             .error_handler(|_, _| AppError::NotFound("no such resource".to_owned()).into()),
     )
@@ -45,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(openapi::swagger_ui())
     .service(
         web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(extract::known_query_only))
             .service(resource("/auth/token", &[Method::POST]).route(post().to(auth::token)))
             .service(resource("/auth/refresh", &[Method::POST]).route(post().to(auth::refresh)))
             .service(resource("/auth/logout", &[Method::POST]).route(post().to(auth::logout)))
@@ -174,21 +173,48 @@ pub const MAX_PAGE: u32 = 200;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// How many items, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<PageSize>,
     /// The `next_cursor` of the previous page.
     pub after: Option<Uuid>,
 }
 
+/// A page size from 1 to `MAX_PAGE`, refused when read (so the message says the range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(pub u32);
+
+impl<'de> Deserialize<'de> for PageSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Size;
+        impl serde::de::Visitor<'_> for Size {
+            type Value = PageSize;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a whole number from 1 to {MAX_PAGE}")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<PageSize, E> {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .map(PageSize)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<PageSize, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(n), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_u32(Size)
+    }
+}
+
 impl PageQuery {
     pub fn page_size(&self) -> Result<u32, AppError> {
-        match self.limit {
-            None => Ok(DEFAULT_PAGE),
-            Some(n @ 1..=MAX_PAGE) => Ok(n),
-            Some(_) => Err(AppError::BadRequest(format!(
-                "limit must be from 1 to {MAX_PAGE}"
-            ))),
-        }
+        Ok(self.limit.map_or(DEFAULT_PAGE, |PageSize(n)| n))
     }
 
     /// One more than the page, to know whether another page follows.

@@ -1,7 +1,10 @@
 //! The contract, generated from the handlers' annotations. `openapi.yaml` at the top of the
 //! repository is this document written out; a test fails when they differ.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use actix_web::http::Method;
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,7 +22,11 @@ use super::{
     info(
         title = "Sésame case registry",
         description = "Collaborative-care case registry for the Sésame and microstructure programs. \
-            Every error is an RFC 9457 problem document (`application/problem+json`).",
+            Every error is an RFC 9457 problem document (`application/problem+json`). \
+            The server refuses what it does not understand: a body field or a query parameter \
+            an operation does not declare is named in `errors` (422 for a body field, 400 for a \
+            query parameter), as is every value of the wrong type, with what was expected. \
+            A body that does not arrive within the body timeout is answered 408.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     paths(
@@ -73,7 +80,8 @@ impl Modify for BearerScheme {
 
 /// The error responses that follow from an operation's shape, added in one place so that no
 /// handler forgets one: a body can be malformed (400), too large (413), not JSON (415) or invalid
-/// (422); a query can be malformed (400); a path id can name nothing (404); a secured operation
+/// (422); a query can be malformed or carry a parameter the operation does not take (400, for
+/// every operation under `/api/v1`); a path id can name nothing (404); a secured operation
 /// can lack a valid token (401), and a client address that sent too many bad tokens or login
 /// attempts is made to wait (429); anything that touches the database can find it busy (503).
 struct ProblemResponses;
@@ -106,14 +114,22 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
     let has_body = operation.request_body.is_some();
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut wanted: Vec<(&str, &str)> = Vec::new();
+    // Every operation under /api/v1 refuses query parameters it does not declare.
+    let api = path.starts_with("/api/v1/");
     if has_body {
-        wanted.push(("400", "Malformed JSON or header"));
+        wanted.push((
+            "400",
+            "Malformed JSON (or a key twice in one object), header, or query parameter",
+        ));
         wanted.push(("413", "Body too large"));
         wanted.push(("415", "Body not JSON"));
         wanted.push(("422", "Invalid fields: see `errors`"));
     }
-    if has_query {
-        wanted.push(("400", "Malformed query parameter"));
+    if has_query || api {
+        wanted.push((
+            "400",
+            "Malformed, repeated or unknown query parameter: see `errors`",
+        ));
     }
     if secured {
         wanted.push((
@@ -157,6 +173,41 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
                     .into()
             });
     }
+}
+
+/// The query parameters the contract declares for an operation (method and route pattern, as
+/// `HttpRequest::match_pattern` gives it); `None` for an operation it does not have.
+pub fn query_parameters(method: &Method, pattern: &str) -> Option<&'static [String]> {
+    type Known = HashMap<(String, String), Vec<String>>;
+    static KNOWN: OnceLock<Known> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let mut known = Known::new();
+        for (path, item) in ApiDoc::openapi().paths.paths {
+            for (name, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PATCH", &item.patch),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+            ] {
+                let Some(operation) = operation else { continue };
+                let names = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        RefOr::T(p) if p.parameter_in == ParameterIn::Query => Some(p.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                known.insert((name.to_owned(), path.clone()), names);
+            }
+        }
+        known
+    });
+    known
+        .get(&(method.as_str().to_owned(), pattern.to_owned()))
+        .map(Vec::as_slice)
 }
 
 /// The contract as YAML, made once.

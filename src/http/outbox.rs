@@ -106,8 +106,8 @@ pub struct OutboxQuery {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<OutboxQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<OutboxQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     authorize(&actor, Action::ManageOutbox)?;
     let status = query.status.map(MessageStatus::as_str);

@@ -353,8 +353,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<PatientQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<PatientQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadPatients)?;
     let query = query.into_inner();

@@ -165,8 +165,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<PracticeQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<PracticeQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadPractices)?;
     let query = query.into_inner();

@@ -90,7 +90,7 @@ pub async fn resolve(
             ));
         }
     }
-    if query.from > query.to {
+    if crate::domain::ends_before_start(Some(query.from), Some(query.to)) {
         return Err(AppError::invalid("to", "must be on or after from"));
     }
     let filters = [
@@ -207,7 +207,7 @@ pub async fn program(
     state: web::Data<AppState>,
     actor: Actor,
     req: HttpRequest,
-    query: web::Query<ReportQuery>,
+    query: crate::http::extract::Query<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
     let resolved = resolve(&state, &actor, Action::ReadReports, &query).await?;

@@ -496,8 +496,8 @@ pub struct TeleExpertisePage {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<TeleExpertiseQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<TeleExpertiseQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     authorize(&actor, Action::ReadTeleExpertise)?;
     let query = query.into_inner();

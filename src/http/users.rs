@@ -238,8 +238,8 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<UserQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<UserQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadUsers)?;
     let query = query.into_inner();

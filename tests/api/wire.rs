@@ -263,3 +263,32 @@ async fn the_http_parsers_own_errors_are_problem_documents() {
     assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
     assert!(ok.ends_with(r#"{"status":"ok"}"#), "{ok}");
 }
+
+#[actix_web::test]
+async fn a_body_that_does_not_arrive_is_answered_408_and_the_connection_closed() {
+    let app = TestApp::new().await;
+    let server = serve(app.database(), &[("SESAME_BODY_TIMEOUT_SECS", "1")]);
+    // 4 of the 100 bytes announced, then nothing: 408 once the body timeout passes, and the
+    // server closes the connection (`raw` would otherwise wait its own 10 s).
+    let started = Instant::now();
+    let text = raw(
+        &server,
+        b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"gr",
+    );
+    assert_problem(&text, 408);
+    assert!(text.contains("request-timeout"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "closed by the server"
+    );
+    // A body that arrives whole is read as before.
+    let (status, text) = request(
+        &server,
+        "POST",
+        "/api/v1/auth/token",
+        &[("Content-Type", "application/json")],
+        r#"{"grant_type":"password","email":"nobody@example.fr","password":"wrong password!"}"#,
+    );
+    assert_eq!(status, 401, "{text}");
+}

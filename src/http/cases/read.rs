@@ -53,8 +53,8 @@ pub struct CaseQuery {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
-    query: web::Query<CaseQuery>,
-    page: web::Query<PageQuery>,
+    query: crate::http::extract::Query<CaseQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadCases)?;
     let now = state.clock.now();
@@ -167,7 +167,7 @@ pub async fn contacts(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
+    page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let scope = authorize(&actor, Action::ReadCases)?;
     let id = id.into_inner().to_string();
