@@ -129,6 +129,18 @@ pub fn with_connect_timeout(url: &str, timeout: Duration) -> String {
     format!("{url}{sep}connect_timeout={}", timeout.as_secs().max(1))
 }
 
+/// The pool opens connections in the background; a failure there is logged (r2d2's default
+/// handler writes to the `log` crate, which this program does not read). The error names the
+/// server, never a patient.
+#[derive(Debug)]
+struct LogPoolErrors;
+
+impl r2d2::HandleError<r2d2::Error> for LogPoolErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::warn!(%error, "a database connection could not be opened");
+    }
+}
+
 pub type Pool = r2d2::Pool<ConnectionOpener>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionOpener>;
 
@@ -229,6 +241,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(settings.db_pool_timeout)
             .test_on_check_out(false)
+            .error_handler(Box::new(LogPoolErrors))
             .build(opener.clone())
             .map_err(|e| format!("cannot open the connection pool: {e}"))?;
         let sqlite = matches!(settings.database_url, DatabaseUrl::Sqlite(_));

@@ -45,7 +45,8 @@ use super::{
         outbox::list, outbox::retry,
         reports::program, exports::research,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    // Schemas only query parameters name (utoipa collects those of bodies and responses itself).
+    components(schemas(crate::error::Problem, crate::error::FieldError, tele_expertise::Side)),
     modifiers(&BearerScheme, &ProblemResponses),
     tags(
         (name = "operations", description = "Liveness, readiness and this contract"),

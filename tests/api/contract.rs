@@ -22,6 +22,37 @@ fn openapi_yaml_is_what_the_code_generates() {
     );
 }
 
+/// Every `$ref` of the contract names a schema the contract defines (client generators stop at a
+/// dangling one).
+#[test]
+fn every_schema_reference_resolves() {
+    let doc = sesame::http::openapi::yaml();
+    let schemas = doc
+        .split("\n  schemas:\n")
+        .nth(1)
+        .expect("a components.schemas section");
+    let defined: BTreeSet<&str> = schemas
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .filter(|l| l.len() > 4 && !l[4..].starts_with(' ') && l.ends_with(':'))
+        .map(|l| l[4..].trim_end_matches(':'))
+        .collect();
+    assert!(
+        defined.contains("Problem") && defined.contains("Case"),
+        "{defined:?}"
+    );
+    let dangling: BTreeSet<&str> = doc
+        .split("$ref: '#/components/schemas/")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .filter(|name| !defined.contains(name))
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "dangling schema references: {dangling:?}"
+    );
+}
+
 /// Every documented operation is routed (neither "no such path" nor "method not allowed"), and
 /// the service serves the same document it has on disk.
 #[actix_web::test]

@@ -174,7 +174,10 @@ fn sesame(url: &str, data_dir: &Path) -> Command {
             "SESAME_JWT_SECRET",
             String::from_utf8_lossy(SECRET).into_owned(),
         )
-        .env("SESAME_LOG", "warn");
+        .env(
+            "SESAME_LOG",
+            std::env::var("SESAME_TEST_RECOVERY_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        );
     command
 }
 
@@ -407,12 +410,13 @@ struct Figures {
 }
 
 impl Outage {
-    /// The samples of requests started from a second before the stop to the end of the window.
+    /// The samples of requests started from a second before the stop and answered by the end of
+    /// the window (one still waiting then belongs to the next disruption, which may fail it).
     fn window<'a>(&self, samples: &'a [Sample]) -> Vec<&'a Sample> {
         let from = self.down_at.checked_sub(Duration::from_secs(1));
         samples
             .iter()
-            .filter(|s| from.is_none_or(|from| s.started >= from) && s.started < self.until)
+            .filter(|s| from.is_none_or(|from| s.started >= from) && s.ended() <= self.until)
             .collect()
     }
 
