@@ -46,6 +46,16 @@ pub enum Inbox {
     Requester(String),
 }
 
+impl Inbox {
+    /// Whether `row` is in this inbox.
+    pub fn holds(&self, row: &RequestRow) -> bool {
+        match self {
+            Inbox::Expert(id) => &row.expert_id == id,
+            Inbox::Requester(id) => &row.requester_id == id,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
     diesel::insert_into(requests::table)
         .values(row)
@@ -73,25 +83,74 @@ pub fn save(conn: &mut DbConn, row: &RequestRow, expected: i32) -> QueryResult<b
     .map(|n| n == 1)
 }
 
-/// A list's requests (at most `cap`), in no particular order: the caller sorts.
-pub fn list(
+/// What a list of requests shows: whose inbox, which status, only the overdue ones.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub inbox: Inbox,
+    pub status: Option<String>,
+    /// Only pending requests due before this instant.
+    pub overdue_at: Option<NaiveDateTime>,
+}
+
+const PENDING: [&str; 2] = ["requested", "accepted"];
+
+/// One page of a list, in its order: pending requests first, soonest due first (then by id);
+/// then the others, most recent first. `after` is the last request of the previous page; at most
+/// `limit` rows.
+pub fn page(
     conn: &mut DbConn,
-    inbox: &Inbox,
-    status: Option<&str>,
-    cap: i64,
+    filter: &ListFilter,
+    after: Option<&RequestRow>,
+    limit: i64,
 ) -> QueryResult<Vec<RequestRow>> {
-    let mut query = requests::table
-        .select(RequestRow::as_select())
-        .limit(cap)
-        .into_boxed();
-    query = match inbox {
-        Inbox::Expert(id) => query.filter(requests::expert_id.eq(id.clone())),
-        Inbox::Requester(id) => query.filter(requests::requester_id.eq(id.clone())),
+    let boxed = |filter: &ListFilter| {
+        let mut query = requests::table.select(RequestRow::as_select()).into_boxed();
+        query = match &filter.inbox {
+            Inbox::Expert(id) => query.filter(requests::expert_id.eq(id.clone())),
+            Inbox::Requester(id) => query.filter(requests::requester_id.eq(id.clone())),
+        };
+        if let Some(status) = &filter.status {
+            query = query.filter(requests::status.eq(status.clone()));
+        }
+        if let Some(at) = filter.overdue_at {
+            query = query.filter(requests::due_at.lt(at));
+        }
+        query
     };
-    if let Some(status) = status {
-        query = query.filter(requests::status.eq(status.to_owned()));
+    let after_pending = after.map(|a| PENDING.contains(&a.status.as_str()));
+    let mut rows = Vec::new();
+    if after_pending != Some(false) {
+        let mut query = boxed(filter)
+            .filter(requests::status.eq_any(PENDING))
+            .order((requests::due_at.asc(), requests::id.asc()))
+            .limit(limit);
+        if let Some(a) = after {
+            query = query.filter(
+                requests::due_at.gt(a.due_at).or(requests::due_at
+                    .eq(a.due_at)
+                    .and(requests::id.gt(a.id.clone()))),
+            );
+        }
+        rows = query.load(conn)?;
     }
-    query.load(conn)
+    let left = limit - i64::try_from(rows.len()).unwrap_or(limit);
+    if left > 0 && filter.overdue_at.is_none() {
+        let mut query = boxed(filter)
+            .filter(requests::status.ne_all(PENDING))
+            .order((requests::created_at.desc(), requests::id.desc()))
+            .limit(left);
+        if let Some(a) = after.filter(|_| after_pending == Some(false)) {
+            query = query.filter(
+                requests::created_at
+                    .lt(a.created_at)
+                    .or(requests::created_at
+                        .eq(a.created_at)
+                        .and(requests::id.lt(a.id.clone()))),
+            );
+        }
+        rows.extend(query.load(conn)?);
+    }
+    Ok(rows)
 }
 
 /// When the patient's billable answers were given since `since`.

@@ -365,7 +365,8 @@ pub async fn list(
         limit: page.fetch_limit(),
     };
     let now = naive(state.clock.now());
-    let rows = state
+    let paging = page.into_inner();
+    let (rows, next_cursor) = state
         .db
         .transaction(move |conn| {
             audit::record_filter_outside_scope(
@@ -377,6 +378,8 @@ pub async fn list(
                 now,
             )?;
             let rows = store::list(conn, &scope, &filter)?;
+            // Audited: what the page shows, not the row read to know another page follows.
+            let (rows, next_cursor) = paging.split(rows, |row| row.id.clone());
             for row in &rows {
                 audit::record(
                     conn,
@@ -388,10 +391,9 @@ pub async fn list(
                     now,
                 )?;
             }
-            Ok(rows)
+            Ok((rows, next_cursor))
         })
         .await?;
-    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
     let items = rows
         .into_iter()
         .map(Patient::from_row)

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
-use crate::db::tele_expertise::{self as store, Inbox, RequestRow};
+use crate::db::tele_expertise::{self as store, Inbox, ListFilter, RequestRow};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::EventKind;
@@ -512,57 +512,50 @@ pub async fn list(
         Side::Expert => Inbox::Expert(actor.id.clone()),
         Side::Requester => Inbox::Requester(actor.id.clone()),
     };
-    let status = query.status.map(Status::as_str);
-    let after = page.after_id()?;
-    let size = usize::try_from(page.fetch_limit() - 1).unwrap_or(50);
     let now = state.clock.now();
+    let filter = ListFilter {
+        inbox,
+        status: query.status.map(|s| s.as_str().to_owned()),
+        overdue_at: (query.overdue == Some(true)).then(|| naive(now)),
+    };
+    let after = page.after_id()?;
+    let limit = page.fetch_limit();
+    let page_size = page.page_size()?;
     let rows = state
         .db
         .transaction(move |conn| {
-            let rows = store::list(conn, &inbox, status, 5000)?;
+            let after = match after {
+                Some(id) => Some(
+                    store::find(conn, &id)?
+                        .filter(|row| filter.inbox.holds(row))
+                        .ok_or_else(|| {
+                            AppError::BadQuery(vec![crate::error::FieldError::new(
+                                "after",
+                                "is not a request of this list",
+                            )])
+                        })?,
+                ),
+                None => None,
+            };
+            let mut rows = store::page(conn, &filter, after.as_ref(), limit)?;
+            let next_cursor = (rows.len() > page_size as usize).then(|| {
+                rows.truncate(page_size as usize);
+                rows.last().map(|r| r.id.clone())
+            });
+            // Audited: what the page shows, not the row read to know another page follows.
             let reads: Vec<(&str, Option<&str>)> = rows
                 .iter()
                 .map(|r| (r.patient_id.as_str(), Some(r.case_id.as_str())))
                 .collect();
             audit::record_reads(conn, &actor, "tele_expertise.list", &reads, naive(now))?;
-            Ok(rows)
+            Ok((rows, next_cursor.flatten()))
         })
         .await?;
-    let mut items = rows
+    let (rows, next_cursor) = rows;
+    let items = rows
         .into_iter()
         .map(|row| TeleExpertiseRequest::from_row(row, now))
         .collect::<AppResult<Vec<_>>>()?;
-    if query.overdue == Some(true) {
-        items.retain(|r| r.overdue);
-    }
-    // Pending first, soonest due first; then the rest, most recent first.
-    items.sort_by(|a, b| {
-        let key = |r: &TeleExpertiseRequest| {
-            (
-                !r.status.is_pending(),
-                r.status.is_pending().then_some(r.due_at),
-            )
-        };
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| b.created_at.cmp(&a.created_at))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let start = match after {
-        Some(cursor) => {
-            items
-                .iter()
-                .position(|r| r.id.to_string() == cursor)
-                .ok_or_else(|| {
-                    AppError::BadRequest("after is not a request of this list".to_owned())
-                })?
-                + 1
-        }
-        None => 0,
-    };
-    let mut items: Vec<_> = items.into_iter().skip(start).collect();
-    let next_cursor = (items.len() > size).then(|| items[size - 1].id.to_string());
-    items.truncate(size);
     Ok(HttpResponse::Ok().json(TeleExpertisePage { items, next_cursor }))
 }
 

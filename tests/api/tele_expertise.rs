@@ -590,3 +590,97 @@ async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
         }
     }
 }
+
+#[actix_web::test]
+async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows() {
+    let s = setup(None).await;
+    let case = active_case(&s, "DOS-3").await;
+    let url = format!("/api/v1/cases/{case}/tele-expertise");
+    let mut ids = Vec::new();
+    for urgency in ["routine", "routine", "urgent", "routine", "urgent"] {
+        let created = s
+            .app
+            .post(&url, Some(&s.nurse), ask(&s.psy_id, urgency))
+            .await;
+        created.assert_status(201);
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+        s.app.clock.advance(Duration::minutes(2));
+    }
+    let psy = s.app.token("psy@example.fr").await;
+    let mv = |id: &str, step: &str, body: Value| {
+        let path = format!("/api/v1/tele-expertise/{id}/{step}");
+        let psy = psy.clone();
+        let app = &s.app;
+        async move {
+            app.post(&path, Some(&psy), body).await.assert_status(200);
+        }
+    };
+    mv(&ids[0], "accept", json!({})).await;
+    mv(&ids[0], "answer", json!({"answer": "Avis."})).await;
+    mv(&ids[4], "decline", json!({"reason": "Hors de mon champ."})).await;
+
+    // Pending, soonest due first: the urgent one (due 2 days after it was asked), then the
+    // routine ones in order; then the settled ones, most recent first.
+    let expected = vec![&ids[2], &ids[1], &ids[3], &ids[4], &ids[0]];
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    let mut pages = 0;
+    loop {
+        let page = s
+            .app
+            .get(&format!("/api/v1/tele-expertise?limit=2{after}"), &psy)
+            .await;
+        page.assert_status(200);
+        pages += 1;
+        for item in page.body["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => after = format!("&after={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.iter().collect::<Vec<_>>(), expected);
+
+    // Each page audited the requests it showed, not the one read to know more follow.
+    let audit = s
+        .app
+        .get(
+            &format!("/api/v1/audit?actor_id={}&limit=200", s.psy_id),
+            &s.admin,
+        )
+        .await;
+    audit.assert_status(200);
+    let listed = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "tele_expertise.list")
+        .count();
+    assert_eq!(listed, 5, "{}", audit.text);
+
+    // Overdue: only pending requests past their due date.
+    s.app.clock.advance(Duration::days(3));
+    let psy = s.app.token("psy@example.fr").await;
+    let overdue = s.app.get("/api/v1/tele-expertise?overdue=true", &psy).await;
+    overdue.assert_status(200);
+    let overdue: Vec<&str> = overdue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(overdue, vec![ids[2].as_str()]);
+
+    // A cursor that is not of this list.
+    let stranger = s
+        .app
+        .get(
+            &format!("/api/v1/tele-expertise?side=requester&after={}", ids[1]),
+            &psy,
+        )
+        .await;
+    stranger.assert_problem(400);
+    assert_eq!(stranger.field_errors(), vec!["after"]);
+}

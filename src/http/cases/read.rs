@@ -80,7 +80,8 @@ pub async fn list(
         }
         None => {}
     }
-    let rows = state
+    let paging = page.into_inner();
+    let (rows, next_cursor) = state
         .db
         .transaction(move |conn| {
             audit::record_filter_outside_scope(
@@ -92,15 +93,16 @@ pub async fn list(
                 naive(now),
             )?;
             let rows = store::list(conn, &scope, &filter)?;
+            // Audited: what the page shows, not the row read to know another page follows.
+            let (rows, next_cursor) = paging.split(rows, |row| row.id.clone());
             let reads: Vec<(&str, Option<&str>)> = rows
                 .iter()
                 .map(|r| (r.patient_id.as_str(), Some(r.id.as_str())))
                 .collect();
             audit::record_reads(conn, &actor, "case.list", &reads, naive(now))?;
-            Ok(rows)
+            Ok((rows, next_cursor))
         })
         .await?;
-    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
     let items = rows
         .into_iter()
         .map(|row| Case::from_row(row, &cadences, now))
