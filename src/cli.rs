@@ -183,7 +183,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let background = settings.background_jobs;
     let poll = settings.outbox_poll;
     let state = AppState::start(settings, Arc::new(SystemClock))?;
-    forget_old_idempotency_keys(state.clone());
+    forget_what_has_expired(state.clone());
     if background {
         let sender = crate::outbox::sender::Sender::new(state.clone())?;
         tracing::info!(mail = %sender.describe(), "outbox sender running");
@@ -220,22 +220,32 @@ async fn serve(settings: Settings) -> Result<(), String> {
     server.run().await.map_err(|e| format!("server error: {e}"))
 }
 
-/// `Idempotency-Key` responses are kept for a day (a retry comes within seconds or minutes); an
-/// hourly task forgets older ones, and after a failure (the database gone) tries again with
-/// backoff.
-fn forget_old_idempotency_keys(state: AppState) {
+/// An hourly task forgets what no request can use any more, and after a failure (the database
+/// gone) tries again with backoff: `Idempotency-Key` responses older than a day (a retry comes
+/// within seconds or minutes), sessions revoked more than a day ago and API clients' sessions
+/// older than a day (an access token lives at most a day; a missing session is refused like a
+/// revoked one).
+fn forget_what_has_expired(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut backoff = crate::background::Backoff::new();
         loop {
             let before = crate::db::naive(state.clock.now() - chrono::Duration::days(1));
             let wait = match state
                 .db
-                .run(move |conn| Ok(crate::db::idempotency::purge(conn, before)?))
+                .run(move |conn| {
+                    let keys = crate::db::idempotency::purge(conn, before)?;
+                    let sessions = crate::db::sessions::purge(conn, before, before)?;
+                    Ok((keys, sessions))
+                })
                 .await
             {
-                Ok(forgotten) => {
+                Ok((keys, sessions)) => {
                     backoff.succeeded();
-                    tracing::debug!(forgotten, "old idempotency keys forgotten");
+                    tracing::debug!(
+                        keys,
+                        sessions,
+                        "expired idempotency keys and sessions forgotten"
+                    );
                     std::time::Duration::from_secs(3600)
                 }
                 Err(error) => {
@@ -243,7 +253,7 @@ fn forget_old_idempotency_keys(state: AppState) {
                     tracing::warn!(
                         %error,
                         retry_in_secs = wait.as_secs(),
-                        "could not forget old idempotency keys"
+                        "could not forget expired idempotency keys and sessions"
                     );
                     wait
                 }

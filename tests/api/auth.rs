@@ -512,6 +512,19 @@ async fn logout_and_a_replayed_refresh_token_end_the_family_access_tokens_at_onc
     app.get("/api/v1/me", laptop_access)
         .await
         .assert_problem(401);
+
+    // The hourly clean-up forgets sessions revoked more than a day ago; their tokens stay refused.
+    let later = sesame::db::naive(sesame::clock::Clock::now(&*app.clock) + Duration::days(2));
+    let forgotten = app
+        .state
+        .db
+        .run(move |conn| Ok(sesame::db::sessions::purge(conn, later, later)?))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "the phone's and the laptop's sessions");
+    app.get("/api/v1/me", phone_access)
+        .await
+        .assert_problem(401);
 }
 
 #[actix_web::test]
