@@ -11,8 +11,8 @@ use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::account::{Locale, Role};
-use crate::domain::credentials::hash_password;
-use crate::http::users::{NewUser, create_account};
+use crate::service::Caller;
+use crate::service::accounts::{self, NewAccount};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -133,7 +133,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create(args)) => create_user(load_settings()?, args),
+        Command::User(UserCommand::Create(args)) => create_user(load_settings()?, args).await,
         Command::Outbox(OutboxCommand::Send) => {
             let state = AppState::start(load_settings()?, Arc::new(SystemClock))?;
             let sender = crate::outbox::sender::Sender::new(state)?;
@@ -263,38 +263,28 @@ fn forget_what_has_expired(state: AppState) {
     });
 }
 
-fn create_user(settings: Settings, args: CreateUser) -> Result<(), String> {
+async fn create_user(settings: Settings, args: CreateUser) -> Result<(), String> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .map_err(|e| format!("cannot read the password: {e}"))?;
     let password = password.trim_end_matches(['\n', '\r']).to_owned();
-    let body = NewUser {
+    let input = NewAccount {
         email: args.email,
         name: args.name,
         role: args.role,
-        practice_ids: args.practices,
+        practice_ids: args.practices.iter().map(|id| id.to_string()).collect(),
         locale: args.locale,
         password,
     };
-    validator::Validate::validate(&body).map_err(|errors| {
-        crate::http::extract::field_errors(&errors)
-            .into_iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
-    let hash = hash_password(&body.password)?;
     let db = Db::connect(&settings)?;
     if settings.migrate_on_start {
         db.migrate()?;
     }
-    let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let now = chrono::Utc::now();
-    let record =
-        diesel::Connection::transaction(&mut *conn, |conn| create_account(conn, body, hash, now))
-            .map_err(|error| match error {
+    let record = accounts::create(&db, Caller::Operator, input, chrono::Utc::now())
+        .await
+        .map_err(|error| match error {
             crate::error::AppError::Validation(errors) => errors
                 .into_iter()
                 .map(|e| format!("{}: {}", e.field, e.message))

@@ -15,4 +15,5 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod outbox;
+pub mod service;
 pub mod telemetry;

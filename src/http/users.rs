@@ -2,6 +2,8 @@
 //! accounts of their practices.
 
 use crate::db::locks::{Versioned, lock_for_update};
+use crate::service::Caller;
+use crate::service::accounts::{self, NewAccount};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,8 +16,8 @@ use super::extract::{Json, check_version, etag, if_match};
 use super::{PageQuery, uuids_as_strings};
 use crate::app::AppState;
 use crate::db::accounts::{self as store, UserChanges, UserFilter, UserRecord, UserRow};
-use crate::db::{self, DbConn, naive, utc};
-use crate::domain::account::{Locale, Role, normalize_email};
+use crate::db::{self, naive, utc};
+use crate::domain::account::{Locale, Role};
 use crate::domain::credentials::hash_password;
 use crate::domain::policy::{Action, Actor, authorize};
 use crate::error::{AppError, AppResult};
@@ -93,6 +95,19 @@ pub struct NewUser {
     pub password: String,
 }
 
+impl From<NewUser> for NewAccount {
+    fn from(body: NewUser) -> Self {
+        NewAccount {
+            email: body.email,
+            name: body.name,
+            role: body.role,
+            practice_ids: uuids_as_strings(&body.practice_ids),
+            locale: body.locale,
+            password: body.password,
+        }
+    }
+}
+
 /// Fields to change; absent fields stay as they are.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -127,51 +142,6 @@ pub struct UserQuery {
     /// Only members of this practice.
     pub practice_id: Option<Uuid>,
     pub active: Option<bool>,
-}
-
-/// What `POST /users` and `sesame user create` both need: the account written with its practices.
-pub fn create_account(
-    conn: &mut DbConn,
-    body: NewUser,
-    password_hash: String,
-    now: DateTime<Utc>,
-) -> AppResult<UserRecord> {
-    let email = normalize_email(&body.email);
-    if store::email_taken(conn, &email)? {
-        return Err(AppError::conflict(
-            "an account with this email already exists",
-        ));
-    }
-    let practice_ids = uuids_as_strings(&body.practice_ids);
-    require_practices(conn, &practice_ids)?;
-    let user = UserRow {
-        id: Uuid::now_v7().to_string(),
-        email,
-        name: body.name.trim().to_owned(),
-        role: body.role.as_str().to_owned(),
-        locale: body.locale.as_str().to_owned(),
-        active: true,
-        password_hash,
-        failed_logins: 0,
-        locked_at: None,
-        version: 1,
-        created_at: naive(now),
-        updated_at: naive(now),
-    };
-    store::insert_user(conn, &user, &practice_ids)?;
-    Ok(UserRecord { user, practice_ids })
-}
-
-fn require_practices(conn: &mut DbConn, ids: &[String]) -> AppResult<()> {
-    let missing = db::practices::missing(conn, ids)?;
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "practice_ids",
-            format!("no such practice: {}", missing.join(", ")),
-        ))
-    }
 }
 
 /// Which of `users` are locked: by an admin (for every address), or after failed logins from
@@ -210,17 +180,13 @@ pub async fn create(
     actor: Actor,
     Json(body): Json<NewUser>,
 ) -> AppResult<HttpResponse> {
-    authorize(&actor, Action::ManageUsers)?;
-    let password = body.password.clone();
-    let hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?
-        .map_err(AppError::Internal)?;
-    let now = state.clock.now();
-    let record = state
-        .db
-        .transaction(move |conn| create_account(conn, body, hash, now))
-        .await?;
+    let record = accounts::create(
+        &state.db,
+        Caller::Actor(&actor),
+        body.into(),
+        state.clock.now(),
+    )
+    .await?;
     let user = User::from_record(record, false)?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
@@ -371,7 +337,7 @@ pub async fn update(
                 store::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("account"))?;
             check_version(expected, current.user.version)?;
             if let Some(practice_ids) = &practice_ids {
-                require_practices(conn, practice_ids)?;
+                accounts::require_practices(conn, practice_ids)?;
                 store::set_practices(conn, &id, practice_ids)?;
             }
             store::update_user(conn, &id, &changes, naive(now))?;

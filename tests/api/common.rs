@@ -14,8 +14,8 @@ use sesame::app::{AppState, build_app};
 use sesame::clock::FixedClock;
 use sesame::config::{DatabaseUrl, Secret, Settings};
 use sesame::domain::account::{Locale, Role};
-use sesame::domain::credentials::hash_password;
-use sesame::http::users::{NewUser, create_account};
+use sesame::service::Caller;
+use sesame::service::accounts::{self, NewAccount};
 use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"test-secret-0123456789abcdef-0123456789";
@@ -238,23 +238,15 @@ impl TestApp {
 
     /// An account written straight to the database (as `sesame user create` does).
     pub async fn user(&self, email: &str, role: Role, practices: &[&str]) -> String {
-        let body = NewUser {
+        let input = NewAccount {
             email: email.to_owned(),
             name: format!("Test {}", role.as_str()),
             role,
-            practice_ids: practices
-                .iter()
-                .map(|p| Uuid::parse_str(p).expect("uuid"))
-                .collect(),
+            practice_ids: practices.iter().map(|p| (*p).to_owned()).collect(),
             locale: Locale::Fr,
             password: PASSWORD.to_owned(),
         };
-        let hash = hash_password(PASSWORD).expect("hash");
-        let now = self.clock.now_at();
-        let record = self
-            .state
-            .db
-            .transaction(move |conn| create_account(conn, body, hash, now))
+        let record = accounts::create(&self.state.db, Caller::Operator, input, self.clock.now_at())
             .await
             .expect("create user");
         record.user.id
