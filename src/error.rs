@@ -250,7 +250,11 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            Error::NotFound => Self::NotFound("not found".to_owned()),
+            // A handler that means 404 asks with `.optional()` and names what is missing; a row
+            // missing where the request needed one is the server's fault, not the client's.
+            Error::NotFound => {
+                Self::Internal("database: a row the request needed is missing".to_owned())
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::conflict("a record with the same unique value already exists")
             }
