@@ -36,8 +36,8 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// One tree for both backends: the SQL is written in what SQLite and PostgreSQL both accept.
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Opens connections of the backend chosen by the URL's scheme. (Diesel's own `establish` on the
 /// enum tries each backend in turn, and SQLite accepts any string as a file name, so a refused
@@ -152,10 +152,10 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     let result = match conn {
         DbConn::Postgres(pg) => pg.transaction::<_, Failure, _>(|pg| {
             pg.batch_execute("SELECT pg_advisory_xact_lock(7170101)")?;
-            Ok(pg.run_pending_migrations(POSTGRES_MIGRATIONS)?.len())
+            Ok(pg.run_pending_migrations(MIGRATIONS)?.len())
         }),
         DbConn::Sqlite(sqlite) => sqlite.immediate_transaction::<_, Failure, _>(|sqlite| {
-            Ok(sqlite.run_pending_migrations(SQLITE_MIGRATIONS)?.len())
+            Ok(sqlite.run_pending_migrations(MIGRATIONS)?.len())
         }),
     };
     result.map_err(|error| error.to_string())

@@ -158,7 +158,7 @@ fn columns(conn: &mut DbConn) -> BTreeMap<String, BTreeSet<(String, bool)>> {
     tables
 }
 
-/// Both migration trees give the same tables, columns and nullability; checked against the other
+/// The migrations give the same tables, columns and nullability on both backends; checked against the other
 /// backend when the suite runs on PostgreSQL, and always against `schema.rs`.
 #[actix_web::test]
 async fn migrations_agree_across_backends_and_with_the_schema() {
@@ -218,7 +218,7 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
     }
 
     if backend() == "postgres" {
-        // Compare with a fresh SQLite database migrated by the other tree.
+        // Compare with a fresh SQLite database migrated by the same tree.
         let dir = tempfile::tempdir().expect("dir");
         let mut settings = sesame::config::Settings::embedded_default();
         settings.database_url = sesame::config::DatabaseUrl::Sqlite(dir.path().join("x.db"));

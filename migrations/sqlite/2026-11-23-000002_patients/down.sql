@@ -1,2 +1,0 @@
-DROP TABLE audit_events;
-DROP TABLE patients;

@@ -1,1 +1,0 @@
-DROP TABLE tele_expertise_requests;
