@@ -193,14 +193,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
         tracing::info!("background jobs off (SESAME_BACKGROUND_JOBS=false): no email is sent");
     }
     let header_timeout = state.settings.header_timeout;
+    // A connection silent this long while a request is unfinished is closed (see http::wire).
+    let idle_limit =
+        header_timeout.max(state.settings.body_timeout) + std::time::Duration::from_secs(5);
     let server = actix_server::Server::build()
         .workers(workers)
         .shutdown_timeout(shutdown)
         .bind("sesame", &bind, move || {
             use actix_service::ServiceFactoryExt as _;
             let app = build_app(state.clone());
-            actix_service::fn_service(|io: actix_web::rt::net::TcpStream| async move {
-                let io = crate::http::wire::ProblemIo::new(io);
+            actix_service::fn_service(move |io: actix_web::rt::net::TcpStream| async move {
+                let io = crate::http::wire::ProblemIo::new(io).with_idle_limit(idle_limit);
                 let peer = io.peer_addr();
                 Ok::<_, actix_web::Error>((io, peer))
             })

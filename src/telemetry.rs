@@ -6,8 +6,16 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, Settings};
 
 pub fn init(settings: &Settings) {
-    let filter =
+    let mut filter =
         EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // actix-http logs every request it cannot parse at ERROR ("stream error: request parse
+    // error"): a client's mistake, already answered 400 with a problem body, that anyone could use
+    // to flood the error log. Silenced unless the filter names actix_http itself.
+    if !settings.log_filter.contains("actix_http")
+        && let Ok(quiet) = "actix_http::h1::dispatcher=off".parse()
+    {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -208,6 +208,24 @@ pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     out
 }
 
+/// What a validator rule without its own message means, in words: `range` and `length` say the
+/// bounds (from the rule's parameters) rather than their code.
+fn plain_message(error: &validator::ValidationError) -> String {
+    let bound = |name: &str| error.params.get(name).map(ToString::to_string);
+    let (min, max) = (bound("min"), bound("max"));
+    match (error.code.as_ref(), min, max) {
+        ("range", Some(min), Some(max)) => format!("must be from {min} to {max}"),
+        ("range", Some(min), None) => format!("must be at least {min}"),
+        ("range", None, Some(max)) => format!("must be at most {max}"),
+        ("length", Some(min), Some(max)) => {
+            format!("must have from {min} to {max} characters or items")
+        }
+        ("length", Some(min), None) => format!("must have at least {min} characters or items"),
+        ("length", None, Some(max)) => format!("must have at most {max} characters or items"),
+        (code, _, _) => code.replace('_', " "),
+    }
+}
+
 fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     for (field, kind) in errors.errors() {
         let path = if prefix.is_empty() {
@@ -221,7 +239,7 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
                     let message = error
                         .message
                         .as_ref()
-                        .map_or_else(|| error.code.to_string(), ToString::to_string);
+                        .map_or_else(|| plain_message(error), ToString::to_string);
                     out.push(FieldError::new(path.clone(), message));
                 }
             }
@@ -264,7 +282,9 @@ impl FromRequest for Actor {
                 }
                 Some(Ok(value)) => bearer_token(&value).ok_or_else(|| {
                     AppError::Unauthorized(
-                        "the Authorization header must use the Bearer scheme".to_owned(),
+                        "the Authorization header must be `Bearer <access token>`, the token \
+                         not empty"
+                            .to_owned(),
                     )
                 })?,
             };
@@ -325,6 +345,38 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rules_without_a_message_say_their_bounds() {
+        #[derive(validator::Validate)]
+        struct Contact {
+            #[validate(range(min = 1, max = 600))]
+            minutes: i32,
+            #[validate(length(max = 3))]
+            note: String,
+        }
+        let errors = validator::Validate::validate(&Contact {
+            minutes: 601,
+            note: "long".to_owned(),
+        })
+        .expect_err("invalid");
+        let mut messages: Vec<(String, String)> = field_errors(&errors)
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect();
+        messages.sort();
+        assert_eq!(
+            messages,
+            vec![
+                ("minutes".to_owned(), "must be from 1 to 600".to_owned()),
+                (
+                    "note".to_owned(),
+                    "must have at most 3 characters or items".to_owned()
+                ),
+            ]
+        );
+    }
+
     use serde::Deserialize;
 
     use super::*;

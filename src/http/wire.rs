@@ -4,10 +4,16 @@
 //! sees anything, with an empty 400, 431 or 408; `ProblemIo` rewrites exactly those responses on
 //! their way out into `application/problem+json`, so that every error a client gets from this
 //! server has a body saying what was wrong.
+//!
+//! It also ends connections that go silent: while actix waits for input (the rest of a request,
+//! a chunked body after its 408), a connection on which nothing was read or written for the idle
+//! limit is closed. Without it a client that stops mid-way through a chunked body keeps its socket
+//! after the 408 for as long as it likes.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::rt::net::TcpStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -17,6 +23,8 @@ pub struct ProblemIo<T> {
     inner: T,
     /// A rewritten response not yet fully written to `inner`.
     pending: Vec<u8>,
+    /// The idle limit and the time it runs out, pushed back by every byte read or written.
+    idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
 }
 
 impl<T> ProblemIo<T> {
@@ -24,6 +32,22 @@ impl<T> ProblemIo<T> {
         Self {
             inner,
             pending: Vec::new(),
+            idle: None,
+        }
+    }
+
+    /// Closes the connection (a read fails with `TimedOut`) once nothing was read or written for
+    /// `limit` while actix waits for input.
+    pub fn with_idle_limit(mut self, limit: Duration) -> Self {
+        self.idle = Some((limit, Box::pin(tokio::time::sleep(limit))));
+        self
+    }
+
+    fn active(&mut self) {
+        if let Some((limit, deadline)) = &mut self.idle {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + *limit);
         }
     }
 }
@@ -56,7 +80,31 @@ impl<T: AsyncRead + Unpin> AsyncRead for ProblemIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.active();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                let silent = this
+                    .idle
+                    .as_mut()
+                    .is_some_and(|(_, deadline)| deadline.as_mut().poll(cx).is_ready());
+                if silent {
+                    Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the connection went silent",
+                    )))
+                } else {
+                    Poll::Pending
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -80,7 +128,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
                 _ => Poll::Ready(Ok(buf.len())),
             };
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            this.active();
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -292,3 +292,39 @@ async fn a_body_that_does_not_arrive_is_answered_408_and_the_connection_closed()
     );
     assert_eq!(status, 401, "{text}");
 }
+
+#[actix_web::test]
+async fn a_chunked_body_that_stops_is_answered_408_and_the_connection_closed() {
+    let app = TestApp::new().await;
+    let server = serve(
+        app.database(),
+        &[
+            ("SESAME_BODY_TIMEOUT_SECS", "1"),
+            ("SESAME_HEADER_TIMEOUT_SECS", "1"),
+        ],
+    );
+    // One chunk of a chunked body, then nothing: the 408 comes after the body timeout, and the
+    // server closes the socket once it has been silent for the idle limit (here 1 + 5 s), where
+    // it used to keep it open for as long as the client liked. The same for a request refused
+    // before its body is read.
+    for request in [
+        &b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+           Transfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n"[..],
+        &b"POST /api/v1/practices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+           Transfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n"[..],
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+        stream.write_all(request).expect("send");
+        let mut out = Vec::new();
+        let closed = stream.read_to_end(&mut out).is_ok();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(closed, "the server kept the connection open: {text}");
+        assert!(
+            text.starts_with("HTTP/1.1 408 ") || text.starts_with("HTTP/1.1 401 "),
+            "{text}"
+        );
+        let status: u16 = text[9..12].parse().expect("status");
+        assert_problem(&text, status);
+    }
+}
