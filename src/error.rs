@@ -88,6 +88,10 @@ pub enum AppError {
     /// Never shown to the client beyond a generic sentence; logged with its cause.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A refusal whose audit row must stay (`AppError::recorded`): `Db::transaction` commits
+    /// what was written, then answers with the inner error. Answers as the inner error anywhere.
+    #[error("{0}")]
+    Recorded(Box<AppError>),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -124,8 +128,26 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// This refusal, after its audit row was written in the request's transaction: the
+    /// transaction commits (keeping the row) and the refusal is answered.
+    pub fn recorded(self) -> Self {
+        match self {
+            Self::Recorded(_) => self,
+            other => Self::Recorded(Box::new(other)),
+        }
+    }
+
+    /// The error itself, without the `Recorded` mark.
+    pub fn unmarked(self) -> Self {
+        match self {
+            Self::Recorded(inner) => inner.unmarked(),
+            other => other,
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
+            Self::Recorded(inner) => inner.kind(),
             Self::BadRequest(_) => "bad-request",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -146,6 +168,9 @@ impl AppError {
     }
 
     pub fn problem(&self) -> Problem {
+        if let Self::Recorded(inner) = self {
+            return inner.problem();
+        }
         let status = self.status_code();
         let detail = match self {
             Self::Internal(_) => "the server could not complete the request".to_owned(),
@@ -171,6 +196,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
+            Self::Recorded(inner) => inner.status_code(),
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -191,6 +217,9 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Self::Recorded(inner) = self {
+            return inner.error_response();
+        }
         if let Self::Internal(cause) = self {
             // The cause comes from the database driver or the server, never from a request body.
             tracing::error!(error = %cause, "request failed");
@@ -325,6 +354,16 @@ impl From<validator::ValidationErrors> for AppError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_recorded_refusal_answers_as_itself() {
+        let refusal = AppError::not_found("case").recorded().recorded();
+        assert_eq!(refusal.status_code(), StatusCode::NOT_FOUND);
+        assert_eq!(refusal.problem().kind, "urn:sesame:problem:not-found");
+        assert_eq!(refusal.error_response().status(), StatusCode::NOT_FOUND);
+        assert!(matches!(refusal.unmarked(), AppError::NotFound(_)));
+    }
+
     use super::*;
 
     #[test]

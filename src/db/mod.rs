@@ -322,7 +322,9 @@ impl Db {
         .map_err(|_| AppError::Unavailable("the server is shutting down".to_owned()))?
     }
 
-    /// Runs `work` in one transaction: everything it wrote commits together, or nothing does.
+    /// Runs `work` in one transaction: everything it wrote commits together, or nothing does —
+    /// except that a refusal marked `AppError::recorded` commits what was written before it (its
+    /// audit row) and is then answered.
     pub async fn transaction<T, F>(&self, work: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -341,10 +343,14 @@ impl Db {
                     // busy_timeout is for.
                     conn.batch_execute(SQLITE_TAKE_WRITE_LOCK)?;
                 }
-                work(conn)
+                // A recorded refusal commits what it wrote (its audit row) and then answers.
+                match work(conn) {
+                    Err(AppError::Recorded(refusal)) => Ok(Err(refusal.unmarked())),
+                    other => other.map(Ok),
+                }
             })
         })
-        .await
+        .await?
     }
 }
 

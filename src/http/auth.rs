@@ -478,7 +478,7 @@ pub async fn refresh(
         .db
         .transaction(move |conn| {
             let Some(row) = db::tokens::find_by_hash(conn, &digest)? else {
-                return Ok(Err(None));
+                return Err(AppError::Unauthorized(BAD_REFRESH.to_owned()));
             };
             let refuse = |conn: &mut db::DbConn, reason| -> AppResult<_> {
                 audit::record_refusal(
@@ -488,7 +488,7 @@ pub async fn refresh(
                     reason,
                     naive(now),
                 )?;
-                Ok(Err(Some(row.user_id.clone())))
+                Err(AppError::Unauthorized(BAD_REFRESH.to_owned()).recorded())
             };
             if row.revoked_at.is_some() {
                 db::tokens::revoke_family(conn, &row.family_id, naive(now))?;
@@ -503,15 +503,16 @@ pub async fn refresh(
                 return refuse(conn, audit::DENIED_TOKEN);
             }
             let token = issue_refresh_token(conn, &row.user_id, &row.family_id, now, ttl)?;
-            Ok(Ok((row.user_id, row.family_id, token)))
+            Ok((row.user_id, row.family_id, token))
         })
-        .await?;
+        .await;
     let (user_id, session, token) = match outcome {
         Ok(issued) => issued,
-        Err(_) => {
+        Err(AppError::Unauthorized(detail)) => {
             count_failure(&state, &addr);
-            return Err(AppError::Unauthorized(BAD_REFRESH.to_owned()));
+            return Err(AppError::Unauthorized(detail));
         }
+        Err(other) => return Err(other),
     };
     Ok(token_response(access_token(
         &state,

@@ -234,7 +234,7 @@ fn target_practice(actor: &Actor, scope: &Scope, requested: Option<Uuid>) -> App
 }
 
 /// A patient in the caller's scope, or 404 (an attempt outside it is audited as denied; the
-/// denial is returned inside `Ok` so that its audit row commits).
+/// denial is `recorded`, so that the transaction commits its audit row).
 pub fn patient_in_scope(
     conn: &mut DbConn,
     actor: &Actor,
@@ -242,9 +242,9 @@ pub fn patient_in_scope(
     id: &str,
     action: &str,
     now: chrono::NaiveDateTime,
-) -> AppResult<Result<PatientRow, AppError>> {
+) -> AppResult<PatientRow> {
     match store::find(conn, id)? {
-        Some(row) if scope.covers(&row.practice_id) => Ok(Ok(row)),
+        Some(row) if scope.covers(&row.practice_id) => Ok(row),
         Some(row) => {
             audit::record(
                 conn,
@@ -255,9 +255,9 @@ pub fn patient_in_scope(
                 Outcome::Denied(audit::DENIED_PRACTICE),
                 now,
             )?;
-            Ok(Err(AppError::not_found("patient")))
+            Err(AppError::not_found("patient").recorded())
         }
-        None => Ok(Err(AppError::not_found("patient"))),
+        None => Err(AppError::not_found("patient")),
     }
 }
 
@@ -420,21 +420,19 @@ pub async fn get(
     let row = state
         .db
         .transaction(move |conn| {
-            let found = patient_in_scope(conn, &actor, &scope, &id, "patient.read", now)?;
-            if let Ok(row) = &found {
-                audit::record(
-                    conn,
-                    &actor,
-                    "patient.read",
-                    Some(&row.id),
-                    None,
-                    Outcome::Ok,
-                    now,
-                )?;
-            }
-            Ok(found)
+            let row = patient_in_scope(conn, &actor, &scope, &id, "patient.read", now)?;
+            audit::record(
+                conn,
+                &actor,
+                "patient.read",
+                Some(&row.id),
+                None,
+                Outcome::Ok,
+                now,
+            )?;
+            Ok(row)
         })
-        .await??;
+        .await?;
     let patient = Patient::from_row(row)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(patient.version))
@@ -495,10 +493,7 @@ pub async fn update(
         .transaction(move |conn| {
             lock_for_update(conn, Versioned::Patients, &id)?;
             let current =
-                match patient_in_scope(conn, &actor, &scope, &id, "patient.update", naive(now))? {
-                    Ok(row) => row,
-                    Err(denied) => return Ok(Err(denied)),
-                };
+                patient_in_scope(conn, &actor, &scope, &id, "patient.update", naive(now))?;
             check_version(expected, current.version)?;
             if current.ins.is_none() && changes.ins.is_none() && changes.ins_status.is_some() {
                 return Err(AppError::invalid("ins_status", "the patient has no INS"));
@@ -520,9 +515,9 @@ pub async fn update(
                 Outcome::Ok,
                 naive(now),
             )?;
-            Ok(store::find(conn, &id)?.ok_or_else(|| AppError::not_found("patient")))
+            store::find(conn, &id)?.ok_or_else(|| AppError::not_found("patient"))
         })
-        .await??;
+        .await?;
     let patient = Patient::from_row(row)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(patient.version))

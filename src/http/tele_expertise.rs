@@ -286,19 +286,16 @@ pub async fn create(
         .db
         .transaction(move |conn| {
             if let Some(kept) = idempotency::replay(conn, &actor, idem.as_ref())? {
-                return Ok(Ok(kept));
+                return Ok(kept);
             }
-            let case = match case_in_scope(
+            let case = case_in_scope(
                 conn,
                 &actor,
                 &scope,
                 &case_id,
                 "tele_expertise.create",
                 naive(now),
-            )? {
-                Ok(row) => row,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            )?;
             if actor.role == Some(Role::Nurse) && case.nurse_id.as_deref() != Some(&actor.id) {
                 return Err(AppError::Forbidden(
                     "only the case's nurse or a GP of its practice asks for an opinion".to_owned(),
@@ -388,9 +385,9 @@ pub async fn create(
                 .location(format!("/api/v1/tele-expertise/{}", view.id))
                 .etag(view.version);
             idempotency::keep(conn, &actor, idem.as_ref(), &kept, naive(now))?;
-            Ok(Ok(kept))
+            Ok(kept)
         })
-        .await??;
+        .await?;
     Ok(kept.into_response())
 }
 
@@ -402,14 +399,14 @@ fn visible(
     id: &str,
     action: &str,
     now: DateTime<Utc>,
-) -> AppResult<Result<RequestRow, AppError>> {
+) -> AppResult<RequestRow> {
     let Some(row) = store::find(conn, id)? else {
-        return Ok(Err(AppError::not_found("tele-expertise request")));
+        return Err(AppError::not_found("tele-expertise request"));
     };
     let team = matches!(actor.role, Some(Role::Gp | Role::Nurse))
         && actor.practice_ids.contains(&row.practice_id);
     if row.expert_id == actor.id || row.requester_id == actor.id || team {
-        return Ok(Ok(row));
+        return Ok(row);
     }
     audit::record(
         conn,
@@ -420,7 +417,7 @@ fn visible(
         Outcome::Denied(audit::DENIED_PRACTICE),
         naive(now),
     )?;
-    Ok(Err(AppError::not_found("tele-expertise request")))
+    Err(AppError::not_found("tele-expertise request").recorded())
 }
 
 /// One request.
@@ -441,21 +438,19 @@ pub async fn get(
     let row = state
         .db
         .transaction(move |conn| {
-            let found = visible(conn, &actor, &id, "tele_expertise.read", now)?;
-            if let Ok(row) = &found {
-                audit::record(
-                    conn,
-                    &actor,
-                    "tele_expertise.read",
-                    Some(&row.patient_id),
-                    Some(&row.case_id),
-                    Outcome::Ok,
-                    naive(now),
-                )?;
-            }
-            Ok(found)
+            let row = visible(conn, &actor, &id, "tele_expertise.read", now)?;
+            audit::record(
+                conn,
+                &actor,
+                "tele_expertise.read",
+                Some(&row.patient_id),
+                Some(&row.case_id),
+                Outcome::Ok,
+                naive(now),
+            )?;
+            Ok(row)
         })
-        .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(TeleExpertiseRequest::from_row(row, now)?))
 }
 
@@ -577,10 +572,7 @@ async fn apply(
         .transaction(move |conn| {
             // Two moves of one request take turns, so the second sees the first's status.
             lock_for_update(conn, Versioned::TeleExpertiseRequests, &id)?;
-            let mut row = match visible(conn, &actor, &id, &action, now)? {
-                Ok(row) => row,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            let mut row = visible(conn, &actor, &id, &action, now)?;
             let party = if row.expert_id == actor.id {
                 Party::Expert
             } else if row.requester_id == actor.id {
@@ -661,9 +653,9 @@ async fn apply(
                 Outcome::Ok,
                 naive(now),
             )?;
-            Ok(Ok(row))
+            Ok(row)
         })
-        .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(TeleExpertiseRequest::from_row(row, now)?))
 }
 

@@ -316,7 +316,7 @@ pub fn record_scores(
 }
 
 /// A case in the caller's scope, or 404 (an attempt outside it is audited as denied; the denial
-/// is returned inside `Ok` so that its audit row commits).
+/// is `recorded`, so that the transaction commits its audit row).
 pub fn case_in_scope(
     conn: &mut DbConn,
     actor: &Actor,
@@ -324,9 +324,9 @@ pub fn case_in_scope(
     id: &str,
     action: &str,
     now: NaiveDateTime,
-) -> AppResult<Result<CaseRow, AppError>> {
+) -> AppResult<CaseRow> {
     match store::find(conn, id)? {
-        Some(row) if scope.covers(&row.practice_id) => Ok(Ok(row)),
+        Some(row) if scope.covers(&row.practice_id) => Ok(row),
         Some(row) => {
             audit::record(
                 conn,
@@ -337,9 +337,9 @@ pub fn case_in_scope(
                 Outcome::Denied(audit::DENIED_PRACTICE),
                 now,
             )?;
-            Ok(Err(AppError::not_found("case")))
+            Err(AppError::not_found("case").recorded())
         }
-        None => Ok(Err(AppError::not_found("case"))),
+        None => Err(AppError::not_found("case")),
     }
 }
 

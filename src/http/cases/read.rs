@@ -130,21 +130,19 @@ pub async fn get(
     let row = state
         .db
         .transaction(move |conn| {
-            let found = case_in_scope(conn, &actor, &scope, &id, "case.read", naive(now))?;
-            if let Ok(row) = &found {
-                audit::record(
-                    conn,
-                    &actor,
-                    "case.read",
-                    Some(&row.patient_id),
-                    Some(&row.id),
-                    Outcome::Ok,
-                    naive(now),
-                )?;
-            }
-            Ok(found)
+            let row = case_in_scope(conn, &actor, &scope, &id, "case.read", naive(now))?;
+            audit::record(
+                conn,
+                &actor,
+                "case.read",
+                Some(&row.patient_id),
+                Some(&row.id),
+                Outcome::Ok,
+                naive(now),
+            )?;
+            Ok(row)
         })
-        .await??;
+        .await?;
     let case = Case::from_row(row, &cadences, now)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(case.version))
@@ -179,10 +177,7 @@ pub async fn contacts(
     let (rows, scores, events) = state
         .db
         .transaction(move |conn| {
-            let case = match case_in_scope(conn, &actor, &scope, &id, "case.contacts", now)? {
-                Ok(row) => row,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            let case = case_in_scope(conn, &actor, &scope, &id, "case.contacts", now)?;
             let before = match after {
                 Some(cursor) => Some(
                     store::find_contact(conn, &id, &cursor)?
@@ -205,9 +200,9 @@ pub async fn contacts(
                 Outcome::Ok,
                 now,
             )?;
-            Ok(Ok((rows, scores, events)))
+            Ok((rows, scores, events))
         })
-        .await??;
+        .await?;
     let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
     let mut by_event: HashMap<String, Vec<ScoreView>> = HashMap::new();
     let contact_of_event: HashMap<String, String> = events
@@ -282,10 +277,7 @@ pub async fn timeline(
     let (events, contacts, scores) = state
         .db
         .transaction(move |conn| {
-            let case = match case_in_scope(conn, &actor, &scope, &id, "case.timeline", now)? {
-                Ok(row) => row,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            let case = case_in_scope(conn, &actor, &scope, &id, "case.timeline", now)?;
             let events = store::events_of(conn, &id)?;
             let contacts = store::all_contacts_of(conn, &id)?;
             let scores = store::scores_of(conn, &id)?;
@@ -298,9 +290,9 @@ pub async fn timeline(
                 Outcome::Ok,
                 now,
             )?;
-            Ok(Ok((events, contacts, scores)))
+            Ok((events, contacts, scores))
         })
-        .await??;
+        .await?;
     let mut scores_by_event: HashMap<String, Vec<ScoreView>> = HashMap::new();
     for score in &scores {
         scores_by_event

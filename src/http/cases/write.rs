@@ -251,20 +251,17 @@ pub async fn refer(
         .db
         .transaction(move |conn| {
             if let Some(kept) = idempotency::replay(conn, &actor, idem.as_ref())? {
-                return Ok(Ok(kept));
+                return Ok(kept);
             }
             let patient_id = body.patient_id.to_string();
-            let patient = match crate::http::patients::patient_in_scope(
+            let patient = crate::http::patients::patient_in_scope(
                 conn,
                 &actor,
                 &scope,
                 &patient_id,
                 "case.create",
                 naive(now),
-            )? {
-                Ok(p) => p,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            )?;
             if patient.consent_status == ConsentStatus::Objected.as_str() {
                 return Err(AppError::conflict(
                     "the patient objected to care-team sharing; record their consent first",
@@ -348,9 +345,9 @@ pub async fn refer(
                 .location(format!("/api/v1/cases/{}", case.id))
                 .etag(case.version);
             idempotency::keep(conn, &actor, idem.as_ref(), &kept, naive(now))?;
-            Ok(Ok(kept))
+            Ok(kept)
         })
-        .await??;
+        .await?;
     Ok(result.into_response())
 }
 
@@ -381,15 +378,11 @@ where
         .db
         .transaction(move |conn| {
             if let Some(kept) = idempotency::replay(conn, &actor, idem.as_ref())? {
-                return Ok(Ok(kept));
+                return Ok(kept);
             }
             // Writers of one case take turns: without If-Match every one of them succeeds.
             lock_for_update(conn, Versioned::Cases, &id)?;
-            let mut row = match case_in_scope(conn, &actor, &scope, &id, audit_action, naive(now))?
-            {
-                Ok(row) => row,
-                Err(denied) => return Ok(Err(denied)),
-            };
+            let mut row = case_in_scope(conn, &actor, &scope, &id, audit_action, naive(now))?;
             ensure_open(&row)?;
             check_version(expected, row.version)?;
             let read_version = row.version;
@@ -415,9 +408,9 @@ where
             let version = case.version;
             let kept = reply(case, extra)?.etag(version);
             idempotency::keep(conn, &actor, idem.as_ref(), &kept, naive(now))?;
-            Ok(Ok(kept))
+            Ok(kept)
         })
-        .await??;
+        .await?;
     Ok(kept.into_response())
 }
 
