@@ -36,8 +36,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default()
             .error_handler(|_, _| AppError::NotFound("no such resource".to_owned()).into()),
     )
-    .service(resource("/healthz", &[Method::GET]).route(get().to(ops::healthz)))
-    .service(resource("/readyz", &[Method::GET]).route(get().to(ops::readyz)))
+    .service(
+        resource("/healthz", &[Method::GET, Method::HEAD])
+            .route(get().to(ops::healthz))
+            .route(web::head().to(ops::healthz_head)),
+    )
+    .service(
+        resource("/readyz", &[Method::GET, Method::HEAD])
+            .route(get().to(ops::readyz))
+            .route(web::head().to(ops::readyz_head)),
+    )
     .service(resource("/openapi.yaml", &[Method::GET]).route(get().to(ops::openapi_yaml)))
     .service(web::redirect("/docs", "/docs/"))
     .service(openapi::swagger_ui())

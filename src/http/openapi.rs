@@ -30,7 +30,7 @@ use super::{
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     paths(
-        ops::healthz, ops::readyz, ops::openapi_yaml,
+        ops::healthz, ops::healthz_head, ops::readyz, ops::readyz_head, ops::openapi_yaml,
         auth::token, auth::refresh, auth::logout, auth::me,
         practices::create, practices::list, practices::get, practices::update,
         users::create, users::list, users::get, users::update,

@@ -34,6 +34,13 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
+/// The process is up, without a body (for probes and load balancers that ask with HEAD).
+#[utoipa::path(head, path = "/healthz", tag = "operations", operation_id = "healthz_head",
+    responses((status = 200, description = "The process is up")))]
+pub async fn healthz_head() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
 /// The process can reach its database.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
@@ -57,6 +64,16 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         status: "ready".to_owned(),
         database: Some(backend.to_owned()),
     }))
+}
+
+/// Readiness without a body: 200 when the database answers, 503 with `Retry-After` otherwise.
+#[utoipa::path(head, path = "/readyz", tag = "operations", operation_id = "readyz_head",
+    responses(
+        (status = 200, description = "The database answers"),
+        (status = 503, description = "The database does not answer"),
+    ))]
+pub async fn readyz_head(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    readyz(state).await.map(|_| HttpResponse::Ok().finish())
 }
 
 /// The API contract, as YAML.

@@ -111,6 +111,18 @@ async fn health_and_readiness() {
     let ready = app.send(TestRequest::get().uri("/readyz")).await;
     ready.assert_status(200);
     assert_eq!(ready.body["database"], backend());
+    // Load balancers often probe with HEAD: the same answers, without a body.
+    for path in ["/healthz", "/readyz"] {
+        let head = app
+            .send(
+                TestRequest::default()
+                    .method(actix_web::http::Method::HEAD)
+                    .uri(path),
+            )
+            .await;
+        head.assert_status(200);
+        assert!(head.text.is_empty(), "{path}: {}", head.text);
+    }
     // CI names the backend each pass must run on, so a pass that silently fell back fails here.
     if let Ok(expected) = std::env::var("SESAME_TEST_EXPECT_BACKEND") {
         assert_eq!(
