@@ -203,20 +203,7 @@ fn event(
     actor: &str,
     at: DateTime<Utc>,
 ) -> EventRow {
-    EventRow {
-        id: g.id(at),
-        case_id: case_id.to_owned(),
-        occurred_at: naive(at),
-        recorded_at: naive(at),
-        kind: kind.as_str().to_owned(),
-        actor_id: actor.to_owned(),
-        from_phase: None,
-        to_phase: None,
-        exit_reason: None,
-        contact_id: None,
-        detail: None,
-        note: None,
-    }
+    EventRow::new(g.id(at), case_id, kind, actor, naive(at), naive(at))
 }
 
 /// Fills the database. Refuses any database that already holds an account, a practice or a

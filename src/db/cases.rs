@@ -177,6 +177,33 @@ pub struct EventRow {
     pub note: Option<String>,
 }
 
+impl EventRow {
+    /// A timeline entry of `kind` on a case, by `actor_id`, with nothing else said yet.
+    pub fn new(
+        id: String,
+        case_id: &str,
+        kind: crate::domain::case::EventKind,
+        actor_id: &str,
+        occurred_at: NaiveDateTime,
+        recorded_at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id,
+            case_id: case_id.to_owned(),
+            occurred_at,
+            recorded_at,
+            kind: kind.as_str().to_owned(),
+            actor_id: actor_id.to_owned(),
+            from_phase: None,
+            to_phase: None,
+            exit_reason: None,
+            contact_id: None,
+            detail: None,
+            note: None,
+        }
+    }
+}
+
 /// Scores stored answers (`"1,0,2"`).
 pub fn stored_score(instrument: Instrument, items: &str) -> AppResult<Score> {
     let answers: Vec<i64> = items

@@ -173,20 +173,14 @@ pub(crate) fn event(
     occurred_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> EventRow {
-    EventRow {
-        id: Uuid::now_v7().to_string(),
-        case_id: case_id.to_owned(),
-        occurred_at: naive(occurred_at),
-        recorded_at: naive(now),
-        kind: kind.as_str().to_owned(),
-        actor_id: actor.id.clone(),
-        from_phase: None,
-        to_phase: None,
-        exit_reason: None,
-        contact_id: None,
-        detail: None,
-        note: None,
-    }
+    EventRow::new(
+        Uuid::now_v7().to_string(),
+        case_id,
+        kind,
+        &actor.id,
+        naive(occurred_at),
+        naive(now),
+    )
 }
 
 /// Refuses an account that is not an active `role` of the practice.
