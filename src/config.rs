@@ -198,6 +198,14 @@ impl Settings {
         let mut problems = Vec::new();
         let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
 
+        // The timeouts: whole seconds from 1 to 300.
+        let seconds_up_to_300 = |v: &str| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| (1..=300).contains(n))
+                .map(Duration::from_secs)
+        };
+
         macro_rules! parse_into {
             ($field:expr, $key:literal, $parse:expr, $expect:literal) => {
                 if let Some(raw) = get($key) {
@@ -236,11 +244,7 @@ impl Settings {
         parse_into!(
             s.db_connect_timeout,
             "SESAME_DB_CONNECT_TIMEOUT_SECS",
-            |v: &str| v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=300).contains(n))
-                .map(Duration::from_secs),
+            seconds_up_to_300,
             "seconds from 1 to 300"
         );
         parse_into!(
@@ -278,21 +282,13 @@ impl Settings {
         parse_into!(
             s.header_timeout,
             "SESAME_HEADER_TIMEOUT_SECS",
-            |v: &str| v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=300).contains(n))
-                .map(Duration::from_secs),
+            seconds_up_to_300,
             "seconds from 1 to 300"
         );
         parse_into!(
             s.body_timeout,
             "SESAME_BODY_TIMEOUT_SECS",
-            |v: &str| v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=300).contains(n))
-                .map(Duration::from_secs),
+            seconds_up_to_300,
             "seconds from 1 to 300"
         );
         parse_into!(

@@ -173,3 +173,43 @@ async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
     assert_eq!(stored, Some(16), "{}", contacts.body);
     assert_eq!(app.get(&url, &nurse).await.body["version"], version + 16);
 }
+
+#[actix_web::test]
+async fn two_moves_of_one_tele_expertise_request_at_once_one_wins() {
+    let c = Clinic::new().await;
+    let app = &c.app;
+    let (gp, nurse, psy) = c.tokens().await;
+    let patient = c.patient(&gp, "DOS-1").await;
+    let case = c.refer(&gp, &patient).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/cases/{case}/assessment"),
+        Some(&nurse),
+        json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
+    )
+    .await
+    .assert_status(200);
+    // Two accepts at once: the second to take the row finds it accepted (409), where both used
+    // to read "requested" and one got a 412 nobody asked for.
+    let asked = app
+        .post(
+            &format!("/api/v1/cases/{case}/tele-expertise"),
+            Some(&nurse),
+            json!({"expert_id": c.psychiatrist_id, "question": "Et le sommeil ?",
+                   "urgency": "routine", "patient_consent": true}),
+        )
+        .await;
+    asked.assert_status(201);
+    let accept = format!(
+        "/api/v1/tele-expertise/{}/accept",
+        asked.body["id"].as_str().unwrap()
+    );
+    let answers = join_all((0..2).map(|_| app.post(&accept, Some(&psy), json!({})))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409]);
+    let read = app.get(&accept.replace("/accept", ""), &psy).await;
+    assert_eq!(read.body["version"], 2, "one move: {}", read.text);
+}
