@@ -52,6 +52,15 @@ impl AppState {
         })
     }
 
+    /// What the application layer's operations run on.
+    pub fn ctx(&self) -> crate::service::Ctx {
+        crate::service::Ctx {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     pub fn lockout(&self) -> LockoutPolicy {
         LockoutPolicy {
             threshold: self.settings.lockout_threshold,

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod report;
 pub mod research;
 pub mod tele_expertise;
+pub mod text;
 pub mod tokens;
 
 /// A window (of days or instants) whose end comes before its start: a mistake of the request, not

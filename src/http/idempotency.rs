@@ -76,6 +76,33 @@ impl Idempotency {
     }
 }
 
+/// The key a request carries, for the operation (`service::idempotency::once`); 400 when the
+/// header is not 1 to 255 visible ASCII characters. Read after the body was extracted.
+pub fn key(req: &HttpRequest) -> AppResult<Option<crate::service::idempotency::Key>> {
+    Ok(Idempotency::of(req)?.and_then(|i| crate::service::idempotency::Key::new(&i.key, i.digest)))
+}
+
+/// The answer to a write: `status` with the result as JSON, `Location` when given, its version
+/// as `ETag` when given, and `Idempotent-Replayed: true` when the result is a kept one.
+pub fn respond<T: Serialize>(
+    status: StatusCode,
+    done: &crate::service::idempotency::Done<T>,
+    location: Option<String>,
+    version: Option<i32>,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if let Some(location) = location {
+        response.insert_header((header::LOCATION, location));
+    }
+    if let Some(version) = version {
+        response.insert_header(super::extract::etag(version));
+    }
+    if done.replayed {
+        response.insert_header((REPLAYED, HeaderValue::from_static("true")));
+    }
+    response.json(&done.value)
+}
+
 /// A response as kept for replays.
 #[derive(Debug, Clone)]
 pub struct Kept {

@@ -5,9 +5,32 @@
 //! those not yet moved still live in their handlers under `http/`.
 
 pub mod accounts;
+pub mod idempotency;
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::Db;
 use crate::domain::policy::{Action, Actor, Scope, authorize};
 use crate::error::AppResult;
+
+/// What operations run on: the database, the clock and the settings. Cheap to clone (it holds
+/// handles), so an operation can move a copy into its transaction.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+}
+
+impl Ctx {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
 
 /// Who asks for an operation.
 #[derive(Debug, Clone, Copy)]

@@ -99,13 +99,9 @@ pub struct Assessment {
     pub phq9: Vec<i64>,
     #[schema(min_items = 7, max_items = 7, value_type = Vec<u8>)]
     pub gad7: Vec<i64>,
-    #[validate(custom(function = "crate::http::free_text"), length(max = 8000))]
-    #[schema(
-        min_length = 1,
-        max_length = 8000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub care_plan: String,
+    #[validate(custom(function = "crate::domain::text::free"))]
+    #[schema(inline)]
+    pub care_plan: crate::domain::text::FreeText<8000>,
     /// When it took place (default now); not in the future, not before the referral.
     pub occurred_at: Option<DateTime<Utc>>,
 }
@@ -128,13 +124,9 @@ pub struct NewContact {
     /// At a completed contact only.
     #[schema(min_items = 7, max_items = 7, value_type = Option<Vec<u8>>)]
     pub gad7: Option<Vec<i64>>,
-    #[validate(custom(function = "crate::http::free_text"), length(max = 4000))]
-    #[schema(
-        min_length = 1,
-        max_length = 4000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub note: Option<String>,
+    #[validate(custom(function = "crate::domain::text::free"))]
+    #[schema(schema_with = crate::domain::text::FreeText::<4000>::nullable)]
+    pub note: Option<crate::domain::text::FreeText<4000>>,
     /// After `occurred_at`.
     pub next_planned_at: Option<DateTime<Utc>>,
 }
@@ -533,7 +525,7 @@ pub async fn assess(
     )?;
     let now = state.clock.now();
     let occurred_at = body.occurred_at.unwrap_or(now);
-    let care_plan = body.care_plan.trim().to_owned();
+    let care_plan = body.care_plan.trimmed();
     let settings = state.settings.clone();
     change_case(
         &state,
@@ -670,7 +662,7 @@ pub async fn log_contact(
                 mode: body.mode.as_str().to_owned(),
                 outcome: body.outcome.as_str().to_owned(),
                 duration_minutes: body.duration_minutes,
-                note: trimmed(body.note),
+                note: body.note.map(|n| n.trimmed()),
                 next_planned_at: body.next_planned_at.map(naive),
                 author_id: actor.id.clone(),
                 created_at: naive(now),
