@@ -113,6 +113,13 @@ pub fn bare_problem(status: StatusCode) -> HttpResponse {
 }
 
 impl AppError {
+    /// A failure of the server itself, with `error`'s whole source chain for the log
+    /// (`context: error: its source: …`). Only for errors of drivers, libraries and the
+    /// server, whose messages carry no request values.
+    pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Internal(format!("{context}: {}", source_chain(error)))
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
     }
@@ -287,7 +294,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::conflict("a record with the same unique value already exists")
             }
-            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+            Error::DatabaseError(_, info) if sqlite_busy(info.message()) => {
                 Self::Unavailable("the database was busy; retry the request".to_owned())
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
@@ -296,9 +303,50 @@ impl From<diesel::result::Error> for AppError {
             other if connection_lost(&other) => {
                 Self::Unavailable("the database connection was lost; retry the request".to_owned())
             }
-            other => Self::Internal(format!("database: {other}")),
+            other => Self::internal("database", &other),
         }
     }
+}
+
+/// An error and its sources, outermost first, joined by `: ` (a source whose words its wrapper
+/// already shows is not repeated).
+pub fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let words = source.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        next = source.source();
+    }
+    text
+}
+
+/// Whether SQLite refused for another writer (`SQLITE_BUSY`, or `SQLITE_LOCKED` within one
+/// connection). Diesel keeps an SQLite error's message, not its code; for these codes the message
+/// is SQLite's fixed text for the code (`sqlite3_errstr`), which is asked of the library itself
+/// rather than copied here.
+fn sqlite_busy(message: &str) -> bool {
+    use std::sync::OnceLock;
+    static WORDS: OnceLock<[String; 2]> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            [
+                sqlite_code_text(libsqlite3_sys::SQLITE_BUSY),
+                sqlite_code_text(libsqlite3_sys::SQLITE_LOCKED),
+            ]
+        })
+        .iter()
+        .any(|words| message == words)
+}
+
+fn sqlite_code_text(code: std::os::raw::c_int) -> String {
+    // SAFETY: sqlite3_errstr takes any integer and returns a pointer to a static, NUL-terminated
+    // English string owned by the library (never null, never freed).
+    let text = unsafe { std::ffi::CStr::from_ptr(libsqlite3_sys::sqlite3_errstr(code)) };
+    text.to_string_lossy().into_owned()
 }
 
 /// What PostgreSQL and libpq say when the server went away or is not (yet, or no longer)
@@ -460,6 +508,71 @@ mod tests {
         assert_eq!(
             errors,
             vec![FieldError::new("email", "not an email address")]
+        );
+    }
+}
+
+#[cfg(test)]
+mod database_errors {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, SqliteConnection};
+
+    use super::*;
+
+    #[test]
+    fn sqlite_busy_is_recognised_from_a_real_refusal() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = dir.path().join("busy.db").display().to_string();
+        let mut holder = SqliteConnection::establish(&url).expect("open");
+        holder
+            .batch_execute("CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+            .expect("take the write lock");
+        let mut other = SqliteConnection::establish(&url).expect("open");
+        let refused = other
+            .batch_execute("PRAGMA busy_timeout = 0; INSERT INTO t VALUES (2);")
+            .expect_err("the file is locked by the other connection");
+        let error = AppError::from(refused);
+        assert!(
+            matches!(&error, AppError::Unavailable(_)),
+            "busy must be 503, got {error:?}"
+        );
+        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn another_database_error_is_internal_with_its_words() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("open");
+        let error = AppError::from(
+            conn.batch_execute("SELECT * FROM no_such_table")
+                .expect_err("no such table"),
+        );
+        match error {
+            AppError::Internal(text) => assert_eq!(text, "database: no such table: no_such_table"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_source_chain_is_kept_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("could not read the key file")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let outer = Outer(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "permission denied",
+        ));
+        assert_eq!(
+            AppError::internal("start", &outer).to_string(),
+            "internal error: start: could not read the key file: permission denied"
         );
     }
 }

@@ -81,7 +81,7 @@ where
             ));
         }
         let value = serde_json::from_str(&saved.body)
-            .map_err(|e| AppError::Internal(format!("kept result unreadable: {e}")))?;
+            .map_err(|e| AppError::internal("kept result unreadable", &e))?;
         return Ok(Done {
             value,
             replayed: true,
@@ -89,7 +89,7 @@ where
     }
     let value = work(conn)?;
     let body = serde_json::to_string(&value)
-        .map_err(|e| AppError::Internal(format!("result not serialisable: {e}")))?;
+        .map_err(|e| AppError::internal("result not serialisable", &e))?;
     store::insert(
         conn,
         &SavedResponse {
