@@ -343,6 +343,36 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
 
+/// The `If-Match` header of a versioned write, declared once for the contract
+/// (`params(IfMatch)` on the operation; the value is read by `if_match`). The operation answers
+/// 412 when the resource changed since that version; without the header it always proceeds.
+pub struct IfMatch;
+
+impl utoipa::IntoParams for IfMatch {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::Required;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        vec![
+            ParameterBuilder::new()
+                .name("If-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The ETag last read; the change is refused (412) if the resource changed since",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .pattern(Some(r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#)),
+                ))
+                .build(),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
 

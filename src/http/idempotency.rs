@@ -103,6 +103,35 @@ pub fn respond<T: Serialize>(
     response.json(&done.value)
 }
 
+/// The `Idempotency-Key` header of a POST that may be retried, declared once for the contract
+/// (`params(IdempotencyKey)` on the operation; the value is read by `key`).
+pub struct IdempotencyKey;
+
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::Required;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        vec![
+            ParameterBuilder::new()
+                .name(HEADER)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes a retry safe: the same key and body get the first response back",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .pattern(Some(r"^[!-~]{1,255}$")),
+                ))
+                .build(),
+        ]
+    }
+}
+
 /// A response as kept for replays.
 #[derive(Debug, Clone)]
 pub struct Kept {

@@ -84,7 +84,8 @@ impl Modify for BearerScheme {
 /// (422); a query can be malformed or carry a parameter the operation does not take (400, for
 /// every operation under `/api/v1`); a path id can name nothing (404); a secured operation
 /// can lack a valid token (401), and a client address that sent too many bad tokens or login
-/// attempts is made to wait (429); anything that touches the database can find it busy (503).
+/// attempts is made to wait (429); a write sent with `If-Match` finds the resource changed (412);
+/// anything that touches the database can find it busy (503).
 struct ProblemResponses;
 
 impl Modify for ProblemResponses {
@@ -113,6 +114,9 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
         .iter()
         .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
     let has_body = operation.request_body.is_some();
+    let versioned = params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "If-Match"));
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut wanted: Vec<(&str, &str)> = Vec::new();
     // Every operation under /api/v1 refuses query parameters it does not declare.
@@ -150,6 +154,9 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
             "Too many requests or failed attempts from this client address; wait `Retry-After` \
              seconds",
         ));
+    }
+    if versioned {
+        wanted.push(("412", "Changed since the If-Match version; read it again"));
     }
     if path.contains('{') {
         wanted.push(("404", "No such resource, or not one the caller may see"));
