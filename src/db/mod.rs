@@ -15,6 +15,7 @@ pub mod schema;
 pub mod sessions;
 pub mod tele_expertise;
 pub mod tokens;
+pub mod vocabulary;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,32 +1,16 @@
 //! The measurement instruments (PHQ-2, PHQ-9, GAD-7): item checks, totals, bands, and the
 //! treat-to-target rules built on them. Scores are always computed here from item answers.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Instrument {
-    Phq2,
-    Phq9,
-    Gad7,
-}
+// A questionnaire the registry scores.
+vocabulary!(
+    Instrument {
+        Phq2 => "phq2",
+        Phq9 => "phq9",
+        Gad7 => "gad7",
+    }
+);
 
 impl Instrument {
-    pub const ALL: [Instrument; 3] = [Instrument::Phq2, Instrument::Phq9, Instrument::Gad7];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Instrument::Phq2 => "phq2",
-            Instrument::Phq9 => "phq9",
-            Instrument::Gad7 => "gad7",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Instrument> {
-        Instrument::ALL.into_iter().find(|i| i.as_str() == raw)
-    }
-
     pub fn item_count(self) -> usize {
         match self {
             Instrument::Phq2 => 2,
@@ -52,33 +36,20 @@ impl Instrument {
 
 pub const MAX_ITEM: u8 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Band {
-    /// PHQ-2 total below 3.
-    NegativeScreen,
-    /// PHQ-2 total 3 or more: go on to PHQ-9 / GAD-7.
-    PositiveScreen,
-    Minimal,
-    Mild,
-    Moderate,
-    ModeratelySevere,
-    Severe,
-}
-
-impl Band {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Band::NegativeScreen => "negative_screen",
-            Band::PositiveScreen => "positive_screen",
-            Band::Minimal => "minimal",
-            Band::Mild => "mild",
-            Band::Moderate => "moderate",
-            Band::ModeratelySevere => "moderately_severe",
-            Band::Severe => "severe",
-        }
+// Where a total falls on its instrument's scale.
+vocabulary!(
+    Band {
+        /// PHQ-2 total below 3.
+        NegativeScreen => "negative_screen",
+        /// PHQ-2 total 3 or more: go on to PHQ-9 / GAD-7.
+        PositiveScreen => "positive_screen",
+        Minimal => "minimal",
+        Mild => "mild",
+        Moderate => "moderate",
+        ModeratelySevere => "moderately_severe",
+        Severe => "severe",
     }
-}
+);
 
 /// The band of a total (the total must be within the instrument's range).
 pub fn band(instrument: Instrument, total: u8) -> Band {
@@ -174,6 +145,15 @@ pub fn is_remission(instrument: Instrument, latest: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(
+            Instrument::ALL,
+            Instrument::as_str
+        ));
+        assert!(crate::domain::words_agree(Band::ALL, Band::as_str));
+    }
+
     use super::*;
 
     #[test]
@@ -236,7 +216,7 @@ mod tests {
 
     #[test]
     fn counts_and_ranges_are_checked_item_by_item() {
-        for instrument in Instrument::ALL {
+        for &instrument in Instrument::ALL {
             let n = instrument.item_count();
             assert!(score(instrument, &vec![0; n]).is_ok());
             assert_eq!(
