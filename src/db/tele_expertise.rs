@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::tele_expertise_requests as requests;
+use crate::domain::tele_expertise::{INBOX_ORDER, InboxSection, SortKey, Status};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = requests, treat_none_as_null = true)]
@@ -92,19 +93,38 @@ pub struct ListFilter {
     pub overdue_at: Option<NaiveDateTime>,
 }
 
-const PENDING: [&str; 2] = ["requested", "accepted"];
-
-/// One page of a list, in its order: pending requests first, soonest due first (then by id);
-/// then the others, most recent first. `after` is the last request of the previous page; at most
-/// `limit` rows.
+/// One page of a list, in `domain::tele_expertise::INBOX_ORDER`: each section in its sort key,
+/// one after the other. `after` is the last request of the previous page; at most `limit` rows.
 pub fn page(
     conn: &mut DbConn,
     filter: &ListFilter,
     after: Option<&RequestRow>,
     limit: i64,
 ) -> QueryResult<Vec<RequestRow>> {
-    let boxed = |filter: &ListFilter| {
-        let mut query = requests::table.select(RequestRow::as_select()).into_boxed();
+    // An unknown stored status is not pending.
+    let after_section =
+        after.map(|a| Status::parse(&a.status).map_or(InboxSection::Settled, InboxSection::of));
+    // Sections before the cursor's were shown already.
+    let mut reached = after_section.is_none();
+    let mut rows = Vec::new();
+    for (section, key) in INBOX_ORDER {
+        let cursor = after.filter(|_| after_section == Some(section));
+        reached |= cursor.is_some();
+        let statuses: Vec<&str> = section
+            .statuses()
+            // Only a pending request is ever overdue (`domain::tele_expertise::is_overdue`).
+            .filter(|s| filter.overdue_at.is_none() || s.is_pending())
+            .map(Status::as_str)
+            .collect();
+        let left = limit - i64::try_from(rows.len()).unwrap_or(limit);
+        if !reached || left <= 0 || statuses.is_empty() {
+            continue;
+        }
+        let mut query = requests::table
+            .select(RequestRow::as_select())
+            .filter(requests::status.eq_any(statuses))
+            .limit(left)
+            .into_boxed();
         query = match &filter.inbox {
             Inbox::Expert(id) => query.filter(requests::expert_id.eq(id.clone())),
             Inbox::Requester(id) => query.filter(requests::requester_id.eq(id.clone())),
@@ -115,38 +135,27 @@ pub fn page(
         if let Some(at) = filter.overdue_at {
             query = query.filter(requests::due_at.lt(at));
         }
-        query
-    };
-    let after_pending = after.map(|a| PENDING.contains(&a.status.as_str()));
-    let mut rows = Vec::new();
-    if after_pending != Some(false) {
-        let mut query = boxed(filter)
-            .filter(requests::status.eq_any(PENDING))
-            .order((requests::due_at.asc(), requests::id.asc()))
-            .limit(limit);
-        if let Some(a) = after {
-            query = query.filter(
-                requests::due_at.gt(a.due_at).or(requests::due_at
-                    .eq(a.due_at)
-                    .and(requests::id.gt(a.id.clone()))),
-            );
-        }
-        rows = query.load(conn)?;
-    }
-    let left = limit - i64::try_from(rows.len()).unwrap_or(limit);
-    if left > 0 && filter.overdue_at.is_none() {
-        let mut query = boxed(filter)
-            .filter(requests::status.ne_all(PENDING))
-            .order((requests::created_at.desc(), requests::id.desc()))
-            .limit(left);
-        if let Some(a) = after.filter(|_| after_pending == Some(false)) {
-            query = query.filter(
-                requests::created_at
-                    .lt(a.created_at)
-                    .or(requests::created_at
-                        .eq(a.created_at)
-                        .and(requests::id.lt(a.id.clone()))),
-            );
+        query = match key {
+            SortKey::DueAtAscending => query.order((requests::due_at.asc(), requests::id.asc())),
+            SortKey::CreatedAtDescending => {
+                query.order((requests::created_at.desc(), requests::id.desc()))
+            }
+        };
+        if let Some(a) = cursor {
+            query = match key {
+                SortKey::DueAtAscending => query.filter(
+                    requests::due_at.gt(a.due_at).or(requests::due_at
+                        .eq(a.due_at)
+                        .and(requests::id.gt(a.id.clone()))),
+                ),
+                SortKey::CreatedAtDescending => query.filter(
+                    requests::created_at
+                        .lt(a.created_at)
+                        .or(requests::created_at
+                            .eq(a.created_at)
+                            .and(requests::id.lt(a.id.clone()))),
+                ),
+            };
         }
         rows.extend(query.load(conn)?);
     }
@@ -177,10 +186,10 @@ pub fn of_case(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<RequestRow>>
         .load(conn)
 }
 
-/// Every pending request (requested or accepted): (expert, due at).
+/// Every pending request: (expert, due at).
 pub fn pending_dues(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     requests::table
-        .filter(requests::status.eq_any(["requested", "accepted"]))
+        .filter(requests::status.eq_any(Status::PENDING.map(Status::as_str)))
         .select((requests::expert_id, requests::due_at))
         .load(conn)
 }

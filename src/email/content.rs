@@ -48,6 +48,30 @@ pub enum OpinionUpdate {
     Withdrawn,
 }
 
+impl OpinionUpdate {
+    /// What the requester is told when their request moves to `status`: the expert's moves
+    /// only (they know of their own cancel).
+    pub fn after(status: crate::domain::tele_expertise::Status) -> Option<Self> {
+        use crate::domain::tele_expertise::Status;
+        match status {
+            Status::Accepted => Some(OpinionUpdate::Accepted),
+            Status::Declined => Some(OpinionUpdate::Declined),
+            Status::Answered => Some(OpinionUpdate::Answered),
+            Status::Requested | Status::Cancelled => None,
+        }
+    }
+
+    /// The word of its outbox key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpinionUpdate::Accepted => "accepted",
+            OpinionUpdate::Declined => "declined",
+            OpinionUpdate::Answered => "answered",
+            OpinionUpdate::Withdrawn => "withdrawn",
+        }
+    }
+}
+
 impl Notice {
     /// The `kind` kept on the outbox row.
     pub fn kind(&self) -> &'static str {
@@ -458,6 +482,25 @@ mod tests {
                 overdue: 2,
             },
         ]
+    }
+
+    #[test]
+    fn a_requester_is_told_of_the_experts_moves_only() {
+        use crate::domain::tele_expertise::Status;
+        let told: Vec<(Status, Option<OpinionUpdate>)> = Status::ALL
+            .into_iter()
+            .map(|s| (s, OpinionUpdate::after(s)))
+            .collect();
+        assert_eq!(
+            told,
+            vec![
+                (Status::Requested, None),
+                (Status::Accepted, Some(OpinionUpdate::Accepted)),
+                (Status::Declined, Some(OpinionUpdate::Declined)),
+                (Status::Answered, Some(OpinionUpdate::Answered)),
+                (Status::Cancelled, None),
+            ]
+        );
     }
 
     #[test]

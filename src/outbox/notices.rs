@@ -8,7 +8,7 @@ use crate::db::cases::CaseRow;
 use crate::db::outbox::{self as store, OutboxRow, PENDING};
 use crate::db::{DbConn, accounts, naive};
 use crate::domain::account::{Locale, Role};
-use crate::email::content::{Notice, render};
+use crate::email::content::{Notice, OpinionUpdate, render};
 use crate::error::AppResult;
 
 /// Someone to write to.
@@ -95,4 +95,55 @@ pub fn safety_alert(
         }
     }
     Ok(written)
+}
+
+/// Writes `notice` to the account `user_id` if it is active; `true` when written.
+fn to_account(
+    conn: &mut DbConn,
+    settings: &Settings,
+    user_id: &str,
+    key: String,
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    match recipient_of(conn, user_id)? {
+        Some(to) => enqueue(conn, settings, key, notice, &to, now),
+        None => Ok(false),
+    }
+}
+
+/// A request for an opinion (tele-expertise): to the expert it is addressed to, once.
+pub fn opinion_requested(
+    conn: &mut DbConn,
+    settings: &Settings,
+    request_id: &str,
+    expert_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let notice = Notice::OpinionRequested {
+        request_id: request_id.to_owned(),
+    };
+    let key = format!("opinion:requested:{request_id}");
+    to_account(conn, settings, expert_id, key, &notice, now)
+}
+
+/// A request for an opinion moved: the requester is told that the expert accepted, declined or
+/// answered it; both parties, each once, that it was withdrawn with its case.
+pub fn opinion_update(
+    conn: &mut DbConn,
+    settings: &Settings,
+    request_id: &str,
+    what: OpinionUpdate,
+    to_user: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let key = match what {
+        OpinionUpdate::Withdrawn => format!("opinion:withdrawn:{request_id}:{to_user}"),
+        _ => format!("opinion:{}:{request_id}", what.as_str()),
+    };
+    let notice = Notice::OpinionUpdate {
+        request_id: request_id.to_owned(),
+        what,
+    };
+    to_account(conn, settings, to_user, key, &notice, now)
 }

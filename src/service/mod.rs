@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod idempotency;
+pub mod tele_expertise;
 
 use std::sync::Arc;
 
