@@ -58,7 +58,7 @@ fn every_schema_reference_resolves() {
 #[actix_web::test]
 async fn every_documented_operation_is_served() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
+    let admin = app.admin().await.token;
     let doc: Value =
         serde_json::to_value(<sesame::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
             .expect("json");

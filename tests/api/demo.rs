@@ -99,8 +99,8 @@ async fn a_seeded_database_is_served_and_the_seed_is_deterministic() {
 #[actix_web::test]
 async fn a_database_holding_real_data_is_never_seeded() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    app.practice(&admin, "Cabinet réel").await;
+    let admin = app.admin().await.token;
+    app.practice_named("Cabinet réel").await;
     let out = seed(app.database(), "10", "1");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -111,7 +111,7 @@ fn is_429_problem(text: &str) -> bool {
 async fn bad_tokens_and_failed_logins_are_limited_per_client_address() {
     let app = TestApp::new().await;
     app.admin().await;
-    app.user("nurse@example.fr", Role::Nurse, &[]).await;
+    let nurse = app.account(Role::Nurse, &[]).await;
     let server = serve(
         app.database(),
         &[
@@ -141,10 +141,10 @@ async fn bad_tokens_and_failed_logins_are_limited_per_client_address() {
     // Another address has its own budget.
     assert_eq!(bad_token("203.0.113.2").0, 401);
     // A good password from the spent address waits too (the check is before the slow hash)…
-    let (status, text) = login(&server, "203.0.113.1", "nurse@example.fr", PASSWORD);
+    let (status, text) = login(&server, "203.0.113.1", &nurse.email, PASSWORD);
     assert!(is_429_problem(&text), "{status} {text}");
     // … while the same account signs in from elsewhere, and a valid token is never limited.
-    let (status, text) = login(&server, "203.0.113.3", "nurse@example.fr", PASSWORD);
+    let (status, text) = login(&server, "203.0.113.3", &nurse.email, PASSWORD);
     assert_eq!(status, 200, "{text}");
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
     let token: serde_json::Value = serde_json::from_str(body).expect("token body");
