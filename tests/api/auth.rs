@@ -168,7 +168,7 @@ async fn fail_logins(app: &TestApp, email: &str, n: usize) {
 #[actix_web::test]
 async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let gp = app.account(Role::Gp, &[]).await;
 
     // Two failures cost nothing; the third too soon gets 429 with the delay to wait, doubling.
@@ -212,7 +212,7 @@ async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
     // Lock again, then an admin unlocks.
     fail_logins(&app, &gp.email, 5).await;
     fail_login(&app, &gp.email).await.assert_problem(423);
-    let admin = app.admin().await.token; // the first token has expired meanwhile
+    let admin = app.admin().await; // the first token has expired meanwhile
     let unlocked = app
         .patch(
             &format!("/api/v1/users/{}", gp.id),
@@ -319,7 +319,7 @@ async fn logout_and_expiry_end_a_refresh_token() {
 #[actix_web::test]
 async fn deactivating_an_account_ends_its_tokens_at_once() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let nurse = app.account(Role::Nurse, &[]).await;
     let tokens = app.login(&nurse.email).await;
     let access = tokens["access_token"].as_str().unwrap();
@@ -353,7 +353,7 @@ async fn deactivating_an_account_ends_its_tokens_at_once() {
 #[actix_web::test]
 async fn api_clients_use_client_credentials_for_their_one_practice() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let practice = app.practice().await;
 
     let created = app
@@ -532,7 +532,7 @@ async fn logout_and_a_replayed_refresh_token_end_the_family_access_tokens_at_onc
 #[actix_web::test]
 async fn a_new_password_a_lock_or_a_reactivation_does_not_revive_old_tokens() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let nurse = app.account(Role::Nurse, &[]).await;
     let change = |body: serde_json::Value| {
         let path = format!("/api/v1/users/{}", nurse.id);
@@ -590,7 +590,7 @@ async fn a_token_issued_in_the_future_is_refused() {
 #[actix_web::test]
 async fn every_refusal_is_audited_with_its_reason() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let here = app.practice().await;
     let elsewhere = app.practice_named("Cabinet Pasteur").await;
     let nurse = app.nurse_of(&here).await;

@@ -59,7 +59,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let assessed = app
         .post(
             &format!("{url}/assessment"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"phq9": phq9(18), "gad7": gad7(15), "care_plan": "Activation comportementale.\nAppel tous les 15 jours."}),
         )
         .await;
@@ -73,7 +73,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     // Only once.
     app.post(
         &format!("{url}/assessment"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"phq9": phq9(18), "gad7": gad7(15), "care_plan": "x"}),
     )
     .await
@@ -85,7 +85,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let missed = app
         .post(
             &format!("{url}/contacts"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"occurred_at": "2026-12-10T07:00:00Z", "mode": "phone", "outcome": "no_answer"}),
         )
         .await;
@@ -94,7 +94,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let done = app
         .post(
             &format!("{url}/contacts"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"occurred_at": "2026-12-10T07:30:00Z", "mode": "phone", "outcome": "completed",
                    "duration_minutes": 25, "phq9": phq9(12), "gad7": gad7(10),
                    "next_planned_at": "2026-12-24T14:00:00Z"}),
@@ -111,7 +111,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let later = app
         .post(
             &format!("{url}/contacts"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"occurred_at": "2027-01-05T10:00:00Z", "mode": "in_person", "outcome": "completed",
                    "phq9": phq9(8), "gad7": gad7(6)}),
         )
@@ -124,7 +124,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let rp = app
         .post(
             &format!("{url}/transitions"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"to": "relapse_prevention", "note": "Réponse au traitement."}),
         )
         .await;
@@ -138,7 +138,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     app.renew(&mut nurse).await;
     app.post(
         &format!("{url}/transitions"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"to": "active", "note": "Rechute."}),
     )
     .await
@@ -147,7 +147,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     // Remission, then exit.
     app.post(
         &format!("{url}/contacts"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"occurred_at": "2027-01-28T10:00:00Z", "mode": "video", "outcome": "completed",
                "phq9": phq9(3), "gad7": gad7(2)}),
     )
@@ -156,7 +156,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let closed = app
         .post(
             &format!("{url}/transitions"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"to": "closed", "exit_reason": "remission"}),
         )
         .await;
@@ -179,17 +179,17 @@ async fn a_whole_episode_from_referral_to_exit() {
             json!({"phq9": phq9(3), "gad7": gad7(2), "care_plan": "x"}),
         ),
     ] {
-        let refused = app.post(&path, Some(&nurse.token), body).await;
+        let refused = app.post(&path, Some(&nurse), body).await;
         refused.assert_problem(409);
         assert_eq!(refused.body["allowed"], json!([]), "{path}");
     }
-    app.patch(&url, &nurse.token, json!({"review_requested": true}))
+    app.patch(&url, &nurse, json!({"review_requested": true}))
         .await
         .assert_problem(409);
 
     // Every step on the timeline, in time order, with who.
     app.renew(&mut gp).await;
-    let timeline = app.get(&format!("{url}/timeline"), &gp.token).await;
+    let timeline = app.get(&format!("{url}/timeline"), &gp).await;
     timeline.assert_status(200);
     assert_eq!(
         kinds(&timeline),
@@ -217,14 +217,14 @@ async fn a_whole_episode_from_referral_to_exit() {
     assert_eq!(entries[8]["actor_id"], nurse.id.as_str());
 
     // Contacts, most recent first, paged.
-    let page = app.get(&format!("{url}/contacts?limit=2"), &gp.token).await;
+    let page = app.get(&format!("{url}/contacts?limit=2"), &gp).await;
     page.assert_status(200);
     let items = page.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["occurred_at"], "2027-01-28T10:00:00Z");
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let rest = app
-        .get(&format!("{url}/contacts?limit=2&after={cursor}"), &gp.token)
+        .get(&format!("{url}/contacts?limit=2&after={cursor}"), &gp)
         .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(rest.body["next_cursor"], Value::Null);
@@ -236,7 +236,7 @@ async fn a_whole_episode_from_referral_to_exit() {
     let audit = app
         .get(
             &format!("/api/v1/audit?case_id={case}&limit=200"),
-            &app.admin().await.token,
+            &app.admin().await,
         )
         .await;
     let actions: Vec<&str> = audit.body["items"]
@@ -266,7 +266,7 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     let Team {
         mut gp,
         mut nurse,
-        psychiatrist: mut psy,
+        mut psy,
         ..
     } = app.team().await;
     let mut cases = Vec::new();
@@ -289,7 +289,7 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     let alert = app
         .post(
             &format!("/api/v1/cases/{}/contacts", cases[2]),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"occurred_at": "2026-12-12T10:00:00Z", "mode": "phone", "outcome": "completed", "phq9": items}),
         )
         .await;
@@ -300,7 +300,7 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     );
     assert_eq!(alert.body["contact"]["scores"][0]["item9_positive"], true);
 
-    let worklist = app.get("/api/v1/worklist", &nurse.token).await;
+    let worklist = app.get("/api/v1/worklist", &nurse).await;
     worklist.assert_status(200);
     let items = worklist.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
@@ -312,55 +312,44 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     assert_eq!(items[1]["weeks_in_treatment"], 2);
 
     // The flag filter finds it; the overdue filter finds the other two.
-    let flagged = app
-        .get("/api/v1/cases?flag=safety_alert", &nurse.token)
-        .await;
+    let flagged = app.get("/api/v1/cases?flag=safety_alert", &nurse).await;
     assert_eq!(flagged.body["items"].as_array().unwrap().len(), 1);
-    let overdue = app.get("/api/v1/cases?overdue=true", &nurse.token).await;
+    let overdue = app.get("/api/v1/cases?overdue=true", &nurse).await;
     assert_eq!(overdue.body["items"].as_array().unwrap().len(), 2);
-    let review = app
-        .get("/api/v1/cases?flag=needs_review", &nurse.token)
-        .await;
+    let review = app.get("/api/v1/cases?flag=needs_review", &nurse).await;
     assert_eq!(review.body["items"].as_array().unwrap().len(), 1);
 
     // The psychiatrist's worklist shows the case needing review; the GP's shows their referrals.
     app.renew(&mut psy).await;
-    let theirs = app.get("/api/v1/worklist", &psy.token).await;
+    let theirs = app.get("/api/v1/worklist", &psy).await;
     assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
     app.renew(&mut gp).await;
-    let referred = app.get("/api/v1/worklist", &gp.token).await;
+    let referred = app.get("/api/v1/worklist", &gp).await;
     assert_eq!(referred.body["items"].as_array().unwrap().len(), 3);
 
     // A later PHQ-9 with item 9 at 0 clears the alert.
     app.post(
         &format!("/api/v1/cases/{}/contacts", cases[2]),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"occurred_at": "2026-12-13T07:00:00Z", "mode": "phone", "outcome": "completed", "phq9": phq9(12)}),
     )
     .await
     .assert_status(201);
-    let flagged = app
-        .get("/api/v1/cases?flag=safety_alert", &nurse.token)
-        .await;
+    let flagged = app.get("/api/v1/cases?flag=safety_alert", &nurse).await;
     assert_eq!(flagged.body["items"], json!([]));
 }
 
 #[actix_web::test]
 async fn each_refusal_has_its_precise_problem() {
     let app = TestApp::new().await;
-    let Team {
-        gp,
-        nurse,
-        psychiatrist: psy,
-        ..
-    } = app.team().await;
+    let Team { gp, nurse, psy, .. } = app.team().await;
     let patient = app.patient_of(&gp).await;
 
     // Out-of-range and miscounted items: one field error each.
     let bad = app
         .post(
             "/api/v1/cases",
-            Some(&gp.token),
+            Some(&gp),
             json!({"patient_id": patient, "program": "sesame", "indications": ["depression"],
                    "screening": {"phq9": [0, 1, 4, 0, 0, 0, 0, 0, -1], "gad7": [1, 1]}}),
         )
@@ -373,7 +362,7 @@ async fn each_refusal_has_its_precise_problem() {
     let empty = app
         .post(
             "/api/v1/cases",
-            Some(&gp.token),
+            Some(&gp),
             json!({"patient_id": patient, "program": "sesame", "indications": ["depression"], "screening": {}}),
         )
         .await;
@@ -382,7 +371,7 @@ async fn each_refusal_has_its_precise_problem() {
     let addiction = app
         .post(
             "/api/v1/cases",
-            Some(&gp.token),
+            Some(&gp),
             json!({"patient_id": patient, "program": "microstructure", "indications": ["addiction"], "screening": {"phq2": [1, 1]}}),
         )
         .await;
@@ -400,7 +389,7 @@ async fn each_refusal_has_its_precise_problem() {
     let refused = app
         .post(
             &format!("{url}/transitions"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"to": "relapse_prevention"}),
         )
         .await;
@@ -409,7 +398,7 @@ async fn each_refusal_has_its_precise_problem() {
     let closing = app
         .post(
             &format!("{url}/transitions"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"to": "closed"}),
         )
         .await;
@@ -419,7 +408,7 @@ async fn each_refusal_has_its_precise_problem() {
     // Contacts wait for the assessment.
     app.post(
         &format!("{url}/contacts"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed"}),
     )
     .await
@@ -450,7 +439,7 @@ async fn each_refusal_has_its_precise_problem() {
         ),
     ] {
         let resp = app
-            .post(&format!("{url}/contacts"), Some(&nurse.token), body)
+            .post(&format!("{url}/contacts"), Some(&nurse), body)
             .await;
         resp.assert_problem(422);
         assert_eq!(resp.field_errors(), vec![field]);
@@ -460,7 +449,7 @@ async fn each_refusal_has_its_precise_problem() {
     let objected = app.patient_of(&gp).await;
     app.patch(
         &format!("/api/v1/patients/{objected}"),
-        &gp.token,
+        &gp,
         json!({"consent": "objected"}),
     )
     .await
@@ -477,9 +466,7 @@ async fn each_refusal_has_its_precise_problem() {
     assert_eq!(resp.field_errors(), vec!["patient_id"]);
 
     // Reassigning to someone who is not a nurse of the practice.
-    let resp = app
-        .patch(&url, &gp.token, json!({"nurse_id": psy.id}))
-        .await;
+    let resp = app.patch(&url, &gp, json!({"nurse_id": psy.id})).await;
     resp.assert_problem(422);
     assert_eq!(resp.field_errors(), vec!["nurse_id"]);
 }
@@ -491,7 +478,7 @@ async fn reassignment_review_flags_and_stale_versions() {
         practice,
         gp,
         nurse,
-        psychiatrist: psy,
+        psy,
     } = app.team().await;
     let second_nurse = app.nurse_of(&practice).await;
     let case = app.case_in(Phase::Referred).referred_by(&gp).await;
@@ -501,14 +488,14 @@ async fn reassignment_review_flags_and_stale_versions() {
     let assigned = app
         .patch(
             &url,
-            &gp.token,
+            &gp,
             json!({"nurse_id": second_nurse.id, "psychiatrist_id": psy.id}),
         )
         .await;
     assigned.assert_status(200);
     assert_eq!(assigned.header("etag"), Some("\"2\""));
     app.assess(&case, &nurse).await;
-    let now = app.get(&url, &gp.token).await;
+    let now = app.get(&url, &gp).await;
     assert_eq!(now.body["nurse_id"], second_nurse.id.as_str());
     assert_eq!(now.body["psychiatrist_id"], psy.id.as_str());
 
@@ -517,14 +504,14 @@ async fn reassignment_review_flags_and_stale_versions() {
         .send(
             TestRequest::patch()
                 .uri(&url)
-                .insert_header(bearer(&psy.token))
+                .insert_header(bearer(&psy))
                 .insert_header(("If-Match", "\"3\""))
                 .set_json(json!({"review_requested": true, "note": "À revoir en synthèse."})),
         )
         .await;
     flagged.assert_status(200);
     assert_eq!(flagged.body["flags"], json!(["needs_review"]));
-    app.patch(&url, &psy.token, json!({"nurse_id": nurse.id}))
+    app.patch(&url, &psy, json!({"nurse_id": nurse.id}))
         .await
         .assert_problem(403);
 
@@ -533,7 +520,7 @@ async fn reassignment_review_flags_and_stale_versions() {
         .send(
             TestRequest::post()
                 .uri(&format!("{url}/transitions"))
-                .insert_header(bearer(&nurse.token))
+                .insert_header(bearer(&nurse))
                 .insert_header(("If-Match", "\"3\""))
                 .set_json(json!({"to": "relapse_prevention"})),
         )
@@ -541,14 +528,12 @@ async fn reassignment_review_flags_and_stale_versions() {
     stale.assert_problem(412);
 
     // `null` unassigns; an absent field stays as it is.
-    let unassigned = app
-        .patch(&url, &gp.token, json!({"psychiatrist_id": null}))
-        .await;
+    let unassigned = app.patch(&url, &gp, json!({"psychiatrist_id": null})).await;
     unassigned.assert_status(200);
     assert!(unassigned.body["psychiatrist_id"].is_null());
     assert_eq!(unassigned.body["nurse_id"], second_nurse.id.as_str());
 
-    let timeline = app.get(&format!("{url}/timeline"), &nurse.token).await;
+    let timeline = app.get(&format!("{url}/timeline"), &nurse).await;
     assert_eq!(
         kinds(&timeline),
         vec![
@@ -569,7 +554,7 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
     let referral = |key: &str, note: &str| {
         TestRequest::post()
             .uri("/api/v1/cases")
-            .insert_header(bearer(&gp.token))
+            .insert_header(bearer(&gp))
             .insert_header(("Idempotency-Key", key.to_owned()))
             .set_json(json!({
                 "patient_id": patient, "program": "sesame", "indications": ["depression"],
@@ -588,14 +573,14 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
     other.assert_problem(422);
     assert_eq!(other.field_errors(), vec!["Idempotency-Key"]);
     // One case only.
-    let list = app.get("/api/v1/cases", &gp.token).await;
+    let list = app.get("/api/v1/cases", &gp).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 
     // A contact retried is logged once.
     let case = first.body["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/cases/{case}/assessment"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
     )
     .await
@@ -603,7 +588,7 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
     let contact = || {
         TestRequest::post()
             .uri(&format!("/api/v1/cases/{case}/contacts"))
-            .insert_header(bearer(&nurse.token))
+            .insert_header(bearer(&nurse))
             .insert_header(("Idempotency-Key", "contact-1"))
             .set_json(json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed"}))
     };
@@ -612,7 +597,7 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
     let b = app.send(contact()).await;
     assert_eq!(b.body["contact"]["id"], a.body["contact"]["id"]);
     let contacts = app
-        .get(&format!("/api/v1/cases/{case}/contacts"), &nurse.token)
+        .get(&format!("/api/v1/cases/{case}/contacts"), &nurse)
         .await;
     assert_eq!(contacts.body["items"].as_array().unwrap().len(), 1);
 
@@ -664,32 +649,24 @@ async fn practice_software_refers_in_the_name_of_a_gp_of_the_practice() {
 
     // Without a GP the case would show on nobody's list: refused, naming the field.
     let unnamed = app
-        .post("/api/v1/cases", Some(&software.token), referral(None))
+        .post("/api/v1/cases", Some(&software), referral(None))
         .await;
     unnamed.assert_problem(422);
     assert_eq!(unnamed.field_errors(), vec!["referring_gp_id"]);
     // A nurse is not a referring GP.
-    app.post(
-        "/api/v1/cases",
-        Some(&software.token),
-        referral(Some(&nurse.id)),
-    )
-    .await
-    .assert_problem(422);
+    app.post("/api/v1/cases", Some(&software), referral(Some(&nurse.id)))
+        .await
+        .assert_problem(422);
 
     let referred = app
-        .post(
-            "/api/v1/cases",
-            Some(&software.token),
-            referral(Some(&gp.id)),
-        )
+        .post("/api/v1/cases", Some(&software), referral(Some(&gp.id)))
         .await;
     referred.assert_status(201);
     assert_eq!(referred.body["referring_gp_id"], gp.id.as_str());
     let read = app
         .get(
             &format!("/api/v1/cases/{}", referred.body["id"].as_str().unwrap()),
-            &gp.token,
+            &gp,
         )
         .await;
     read.assert_status(200);

@@ -6,13 +6,13 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sesame::domain::pathway::Phase;
 
-use crate::common::{Resp, Team, TestApp, bearer};
+use crate::common::{Bearer, Resp, Team, TestApp, bearer};
 
 /// Sends `bodies` as PATCHes of `url`, all at once, each with `If-Match: "version"`.
 async fn patches_at_once(
     app: &TestApp,
     url: &str,
-    token: &str,
+    who: &impl Bearer,
     version: &str,
     bodies: Vec<Value>,
 ) -> Vec<Resp> {
@@ -20,7 +20,7 @@ async fn patches_at_once(
         app.send(
             TestRequest::patch()
                 .uri(url)
-                .insert_header(bearer(token))
+                .insert_header(bearer(who))
                 .insert_header(("If-Match", format!("\"{version}\"")))
                 .set_json(body),
         )
@@ -30,11 +30,11 @@ async fn patches_at_once(
 
 /// Exactly one of the two answers is 200 and the other a 412 problem; the stored version moved
 /// by one.
-async fn one_wins(app: &TestApp, what: &str, url: &str, token: &str, bodies: Vec<Value>) {
-    let before = app.get(url, token).await;
+async fn one_wins(app: &TestApp, what: &str, url: &str, who: &impl Bearer, bodies: Vec<Value>) {
+    let before = app.get(url, who).await;
     before.assert_status(200);
     let version = before.body["version"].as_i64().expect("a version");
-    let answers = patches_at_once(app, url, token, &version.to_string(), bodies).await;
+    let answers = patches_at_once(app, url, who, &version.to_string(), bodies).await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, vec![200, 412], "{what}: {statuses:?}");
@@ -42,7 +42,7 @@ async fn one_wins(app: &TestApp, what: &str, url: &str, token: &str, bodies: Vec
         .iter()
         .find(|r| r.status.as_u16() == 412)
         .map(|r| r.assert_problem(412));
-    let after = app.get(url, token).await;
+    let after = app.get(url, who).await;
     assert_eq!(after.body["version"], version + 1, "{what}");
 }
 
@@ -54,7 +54,7 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         practice,
         gp,
         nurse,
-        psychiatrist,
+        psy,
     } = app.team().await;
 
     let patient = app.patient_of(&gp).await;
@@ -62,7 +62,7 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         &app,
         "patient",
         &format!("/api/v1/patients/{patient}"),
-        &gp.token,
+        &gp,
         vec![
             json!({"phone": "0601020304"}),
             json!({"phone": "0605060708"}),
@@ -75,7 +75,7 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         &app,
         "user",
         &format!("/api/v1/users/{}", user.id),
-        &admin.token,
+        &admin,
         vec![json!({"name": "Claire A"}), json!({"name": "Claire B"})],
     )
     .await;
@@ -84,7 +84,7 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         &app,
         "practice",
         &format!("/api/v1/practices/{practice}"),
-        &admin.token,
+        &admin,
         vec![json!({"name": "Cabinet A"}), json!({"name": "Cabinet B"})],
     )
     .await;
@@ -94,7 +94,7 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         &app,
         "API client",
         &format!("/api/v1/api-clients/{}", client.id),
-        &admin.token,
+        &admin,
         vec![json!({"name": "Logiciel A"}), json!({"name": "Logiciel B"})],
     )
     .await;
@@ -108,10 +108,10 @@ async fn two_patches_with_the_same_if_match_one_wins() {
         &app,
         "case",
         &case.url(),
-        &gp.token,
+        &gp,
         vec![
             json!({"nurse_id": nurse.id}),
-            json!({"psychiatrist_id": psychiatrist.id}),
+            json!({"psychiatrist_id": psy.id}),
         ],
     )
     .await;
@@ -126,7 +126,7 @@ async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
     app.clock.advance(chrono::Duration::days(3));
     app.renew(&mut nurse).await;
     app.assess(&case, &nurse).await;
-    let version = app.get(&url, &nurse.token).await.body["version"]
+    let version = app.get(&url, &nurse).await.body["version"]
         .as_i64()
         .unwrap();
 
@@ -134,7 +134,7 @@ async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
     let answers = join_all((0..16).map(|i| {
         app.post(
             &contacts_url,
-            Some(&nurse.token),
+            Some(&nurse),
             json!({"occurred_at": format!("2026-11-2{}T{:02}:00:00Z", 4 + i % 2, 8 + i % 8),
                    "mode": "phone", "outcome": "completed", "duration_minutes": 10}),
         )
@@ -148,19 +148,14 @@ async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
         answers.last().map(|r| &r.body)
     );
 
-    let contacts = app
-        .get(&format!("{url}/contacts?limit=50"), &nurse.token)
-        .await;
+    let contacts = app.get(&format!("{url}/contacts?limit=50"), &nurse).await;
     contacts.assert_status(200);
     let stored = contacts.body["items"]
         .as_array()
         .or_else(|| contacts.body.as_array())
         .map(Vec::len);
     assert_eq!(stored, Some(16), "{}", contacts.body);
-    assert_eq!(
-        app.get(&url, &nurse.token).await.body["version"],
-        version + 16
-    );
+    assert_eq!(app.get(&url, &nurse).await.body["version"], version + 16);
 }
 
 #[actix_web::test]
@@ -170,11 +165,9 @@ async fn two_moves_of_one_tele_expertise_request_at_once_one_wins() {
     let case = app.case_in(Phase::Active).team(&team).await;
     // Two accepts at once: the second to take the row finds it accepted (409), where both used
     // to read "requested" and one got a 412 nobody asked for.
-    let asked = app
-        .tele_expertise(&case, &team.nurse, &team.psychiatrist)
-        .await;
+    let asked = app.tele_expertise(&case, &team.nurse, &team.psy).await;
     let accept = format!("/api/v1/tele-expertise/{asked}/accept");
-    let psy = &team.psychiatrist.token;
+    let psy = &team.psy.token;
     let answers = join_all((0..2).map(|_| app.post(&accept, Some(psy), json!({})))).await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
     statuses.sort_unstable();

@@ -24,7 +24,7 @@ async fn clinic_mailing_to(smtp: &SmtpServer) -> (TestApp, Account, Account) {
     let nurse = app.nurse_of(&practice).await;
     app.patch(
         &format!("/api/v1/users/{}", nurse.id),
-        &app.admin().await.token,
+        &app.admin().await,
         json!({"locale": "en"}),
     )
     .await
@@ -102,13 +102,11 @@ async fn a_safety_alert_reaches_the_gp_and_the_nurse_once_in_their_language() {
 
     // The admin sees them as sent.
     let admin = app.admin().await;
-    let sent = app.get("/api/v1/outbox?status=sent", &admin.token).await;
+    let sent = app.get("/api/v1/outbox?status=sent", &admin).await;
     sent.assert_status(200);
     assert_eq!(sent.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(sent.body["items"][0]["kind"], "case_attention");
-    app.get("/api/v1/outbox", &nurse.token)
-        .await
-        .assert_problem(403);
+    app.get("/api/v1/outbox", &nurse).await.assert_problem(403);
 }
 
 #[actix_web::test]
@@ -130,7 +128,7 @@ async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_o
         }
     );
     let admin = app.admin().await;
-    let waiting = app.get("/api/v1/outbox?status=pending", &admin.token).await;
+    let waiting = app.get("/api/v1/outbox?status=pending", &admin).await;
     let items = waiting.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
     assert!(
@@ -165,7 +163,7 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
         sender.run_once().await.unwrap();
     }
     let admin = app.admin().await;
-    let failed = app.get("/api/v1/outbox?status=failed", &admin.token).await;
+    let failed = app.get("/api/v1/outbox?status=failed", &admin).await;
     let items = failed.body["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["attempts"], 3);
@@ -176,7 +174,7 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
     let retried = app
         .post(
             &format!("/api/v1/outbox/{id}/retry"),
-            Some(&admin.token),
+            Some(&admin),
             json!({}),
         )
         .await;
@@ -184,7 +182,7 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
     assert_eq!(retried.body["status"], "pending");
     app.post(
         &format!("/api/v1/outbox/{id}/retry"),
-        Some(&admin.token),
+        Some(&admin),
         json!({}),
     )
     .await
@@ -206,7 +204,7 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
     refer_with_alert(&app, &gp).await;
     app.post(
         &format!("/api/v1/cases/{alerted}/assessment"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 1], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
     )
     .await
@@ -214,14 +212,14 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
     // The patient gave an email: the contact planned for tomorrow (Paris) gets a reminder.
     app.patch(
         &format!("/api/v1/patients/{}", alerted.patient),
-        &gp.token,
+        &gp,
         json!({"email": "anatole.z@example.org"}),
     )
     .await
     .assert_status(200);
     app.post(
         &format!("/api/v1/cases/{alerted}/contacts"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed",
                "phq9": [2, 2, 2, 2, 2, 1, 1, 1, 0], "next_planned_at": "2026-11-24T13:00:00Z"}),
     )

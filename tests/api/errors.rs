@@ -6,7 +6,7 @@ use crate::common::{TestApp, bearer};
 #[actix_web::test]
 async fn malformed_unsupported_and_oversized_bodies() {
     let app = TestApp::with(|s| s.max_body_bytes = 2048).await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let post = |body: &'static str, content_type: &'static str| {
         TestRequest::post()
             .uri("/api/v1/practices")
@@ -62,7 +62,7 @@ async fn malformed_unsupported_and_oversized_bodies() {
 #[actix_web::test]
 async fn unknown_paths_methods_ids_and_queries() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     app.get("/api/v1/nothing-here", &admin)
         .await
         .assert_problem(404);
@@ -122,7 +122,7 @@ async fn an_exhausted_pool_answers_503_not_a_hang() {
         s.db_pool_timeout = std::time::Duration::from_millis(200);
     })
     .await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let held = app.state.db.conn().expect("the one connection");
     let resp = app.get("/api/v1/practices", &admin).await;
     resp.assert_problem(503);
@@ -365,7 +365,7 @@ async fn query_parameters_are_named_and_unknown_ones_refused() {
 #[actix_web::test]
 async fn an_audit_window_that_ends_before_it_starts_is_refused_like_a_report_period() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let resp = app
         .get(
             "/api/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",

@@ -79,7 +79,7 @@ async fn call(
         "PATCH /cases/{id} reassign" => (
             "PATCH",
             format!("/api/v1/cases/{}", case),
-            Some(json!({"psychiatrist_id": team.psychiatrist.id})),
+            Some(json!({"psychiatrist_id": team.psy.id})),
         ),
         "POST /cases/{id}/assessment" => {
             let case = app.case_in(Phase::Referred).team(team).await;
@@ -111,18 +111,16 @@ async fn call(
         "POST /cases/{id}/tele-expertise" => (
             "POST",
             format!("/api/v1/cases/{}/tele-expertise", case),
-            Some(
-                json!({"expert_id": team.psychiatrist.id, "question": "Avis ?",
-                "urgency": "urgent", "patient_consent": true}),
-            ),
+            Some(json!({"expert_id": team.psy.id, "question": "Avis ?",
+                "urgency": "urgent", "patient_consent": true})),
         ),
         "GET /tele-expertise" => ("GET", "/api/v1/tele-expertise".into(), None),
         "GET /tele-expertise/{id}" => {
-            let request = app.tele_expertise(case, &team.gp, &team.psychiatrist).await;
+            let request = app.tele_expertise(case, &team.gp, &team.psy).await;
             ("GET", format!("/api/v1/tele-expertise/{request}"), None)
         }
         "POST /tele-expertise/{id}/accept" => {
-            let request = app.tele_expertise(case, &team.gp, &team.psychiatrist).await;
+            let request = app.tele_expertise(case, &team.gp, &team.psy).await;
             (
                 "POST",
                 format!("/api/v1/tele-expertise/{request}/accept"),
@@ -130,7 +128,7 @@ async fn call(
             )
         }
         "POST /tele-expertise/{id}/cancel" => {
-            let request = app.tele_expertise(case, &team.gp, &team.psychiatrist).await;
+            let request = app.tele_expertise(case, &team.gp, &team.psy).await;
             (
                 "POST",
                 format!("/api/v1/tele-expertise/{request}/cancel"),
@@ -273,7 +271,7 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
     }
     tokens.push(("gp", own_team.gp.token.clone()));
     tokens.push(("nurse", own_team.nurse.token.clone()));
-    tokens.push(("psychiatrist", own_team.psychiatrist.token.clone()));
+    tokens.push(("psychiatrist", own_team.psy.token.clone()));
     let client = app.api_client_of(&own_team.practice).await;
     tokens.push(("api_client", client.token));
     // Columns of the matrix in the order of `ROLES`.
@@ -286,10 +284,7 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
     let other_site = (&other_team, &other_case);
     // What a case that does not exist looks like: the other practice's must look the same.
     let unknown_case = app
-        .get(
-            &format!("/api/v1/cases/{}", Uuid::new_v4()),
-            &own_team.gp.token,
-        )
+        .get(&format!("/api/v1/cases/{}", Uuid::new_v4()), &own_team.gp)
         .await;
     unknown_case.assert_problem(404);
     assert_eq!(unknown_case.body["detail"], "case not found");

@@ -7,7 +7,7 @@ use crate::common::{TestApp, bearer};
 #[actix_web::test]
 async fn admins_create_list_and_change_practices() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let created = app
         .post(
             "/api/v1/practices",
@@ -123,7 +123,7 @@ async fn people_see_only_their_own_practices() {
 #[actix_web::test]
 async fn admins_manage_accounts() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let practice = app.practice().await;
     let body = json!({
         "email": " Dr.Martin@Example.fr ", "name": "Dr Martin", "role": "gp",
@@ -179,7 +179,7 @@ async fn admins_manage_accounts() {
 #[actix_web::test]
 async fn account_input_is_checked_field_by_field() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let bad = app
         .post(
             "/api/v1/users",
@@ -231,7 +231,7 @@ async fn account_input_is_checked_field_by_field() {
 #[actix_web::test]
 async fn an_admin_cannot_lock_themselves_out() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let me = app.get("/api/v1/me", &admin).await.body["id"]
         .as_str()
         .unwrap()
@@ -263,7 +263,7 @@ async fn coordinators_read_the_accounts_of_their_practices_only() {
     let colleague = app.account(Role::Gp, &[&mine, &theirs]).await;
     let stranger = app.gp_of(&theirs).await;
 
-    let list = app.get("/api/v1/users", &coordinator.token).await;
+    let list = app.get("/api/v1/users", &coordinator).await;
     list.assert_status(200);
     let mut emails: Vec<&str> = list.body["items"]
         .as_array()
@@ -275,21 +275,15 @@ async fn coordinators_read_the_accounts_of_their_practices_only() {
     let mut expected = vec![coordinator.email.as_str(), colleague.email.as_str()];
     expected.sort_unstable();
     assert_eq!(emails, expected);
-    app.get(
-        &format!("/api/v1/users/{}", colleague.id),
-        &coordinator.token,
-    )
-    .await
-    .assert_status(200);
-    app.get(
-        &format!("/api/v1/users/{}", stranger.id),
-        &coordinator.token,
-    )
-    .await
-    .assert_problem(404);
+    app.get(&format!("/api/v1/users/{}", colleague.id), &coordinator)
+        .await
+        .assert_status(200);
+    app.get(&format!("/api/v1/users/{}", stranger.id), &coordinator)
+        .await
+        .assert_problem(404);
     app.post(
         "/api/v1/users",
-        Some(&coordinator.token),
+        Some(&coordinator),
         json!({"email": "x@y.fr", "name": "X", "role": "gp", "password": "long enough pass"}),
     )
     .await

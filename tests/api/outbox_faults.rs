@@ -2,34 +2,23 @@
 //! deliver a burst exactly once; a process killed while sending loses nothing.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sesame::domain::pathway::Phase;
 
-use crate::common::{Account, SECRET, TestApp, TestDatabase};
+use crate::common::{Account, TestApp, TestDatabase, free_port};
 use crate::smtp::SmtpServer;
 
 fn serve(db: &TestDatabase, smtp: &SmtpServer, lease_secs: u32) -> Child {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    Command::new(env!("CARGO_BIN_EXE_sesame"))
+    let port = free_port();
+    db.sesame()
         .arg("serve")
-        .env("DATABASE_URL", db.env_url())
-        .env("SESAME_DATA_DIR", db.data_dir())
         .env("SESAME_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(SECRET).into_owned(),
-        )
         .env("SESAME_SMTP_URL", smtp.url())
         .env("SESAME_OUTBOX_POLL_MS", "50")
         .env("SESAME_OUTBOX_LEASE_SECS", lease_secs.to_string())
         .env("SESAME_WORKERS", "1")
-        .env("SESAME_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

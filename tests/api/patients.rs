@@ -1,9 +1,9 @@
 use serde_json::json;
 
-use crate::common::{Account, PatientSpec, TestApp};
+use crate::common::{Account, Making, Patient, TestApp};
 
 /// Claire Durand, with an email and a provisional INS, registered by `gp`.
-fn claire<'a>(app: &'a TestApp, gp: &Account, external_id: &str) -> PatientSpec<'a> {
+fn claire<'a>(app: &'a TestApp, gp: &Account, external_id: &str) -> Making<'a, Patient> {
     app.patient_of(gp)
         .external_id(external_id)
         .named("Durand", "Claire")
@@ -15,7 +15,7 @@ fn claire<'a>(app: &'a TestApp, gp: &Account, external_id: &str) -> PatientSpec<
 #[actix_web::test]
 async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
     let app = TestApp::new().await;
-    let admin = app.admin().await.token;
+    let admin = app.admin().await;
     let mine = app.practice().await;
     let theirs = app.practice_named("MSP des Lilas").await;
     let gp = app.gp_of(&mine).await;
@@ -49,7 +49,7 @@ async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
     let changed = app
         .patch(
             &format!("/api/v1/patients/{id}"),
-            &gp.token,
+            &gp,
             json!({"phone": "06 12 34 56 78", "consent": "objected"}),
         )
         .await;
@@ -96,9 +96,7 @@ async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
         events,
         expected.map(|(a, o)| (a.to_owned(), o.to_owned())).to_vec()
     );
-    app.get("/api/v1/audit", &gp.token)
-        .await
-        .assert_problem(403);
+    app.get("/api/v1/audit", &gp).await.assert_problem(403);
 }
 
 #[actix_web::test]

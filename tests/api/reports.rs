@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sesame::domain::pathway::{ExitReason, Phase};
 use sha2::Sha256;
 
-use crate::common::{Account, Case, Patient, Practice, TestApp, bearer, gad7, phq9};
+use crate::common::{Account, Bearer, Case, Patient, Practice, TestApp, bearer, gad7, phq9};
 
 const PERIOD: &str = "from=2026-12-01&to=2027-03-31";
 const KEY: &str = "a research key of at least 32 characters";
@@ -124,14 +124,14 @@ async fn population() -> Population {
     }
     app.post(
         &format!("/api/v1/tele-expertise/{}/accept", requests[0]),
-        Some(&psy_a.token),
+        Some(&psy_a),
         json!({}),
     )
     .await
     .assert_status(200);
     app.post(
         &format!("/api/v1/tele-expertise/{}/decline", requests[1]),
-        Some(&psy_a.token),
+        Some(&psy_a),
         json!({"reason": "Hors champ."}),
     )
     .await
@@ -142,7 +142,7 @@ async fn population() -> Population {
     app.renew(&mut psy_a).await;
     app.post(
         &format!("/api/v1/tele-expertise/{}/answer", requests[0]),
-        Some(&psy_a.token),
+        Some(&psy_a),
         json!({"answer": "Poursuivre."}),
     )
     .await
@@ -198,7 +198,7 @@ async fn population() -> Population {
     app.renew(&mut nurse_a).await;
     app.post(
         &format!("{}/contacts", cases[0].url()),
-        Some(&nurse_a.token),
+        Some(&nurse_a),
         json!({"occurred_at": "2027-03-15T08:00:00Z", "mode": "in_person", "outcome": "completed"}),
     )
     .await
@@ -223,10 +223,10 @@ async fn population() -> Population {
 async fn get_with(
     app: &TestApp,
     path: &str,
-    token: &str,
+    who: &impl Bearer,
     headers: &[(&str, &str)],
 ) -> crate::common::Resp {
-    let mut req = TestRequest::get().uri(path).insert_header(bearer(token));
+    let mut req = TestRequest::get().uri(path).insert_header(bearer(who));
     for (name, value) in headers {
         req = req.insert_header((*name, *value));
     }
@@ -263,7 +263,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
                 "/api/v1/reports/program?{PERIOD}&practice_id={}",
                 f.practice_a
             ),
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     r.assert_status(200);
@@ -388,7 +388,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
                 "/api/v1/reports/program?from=2026-12-01&to=2027-03-10&practice_id={}",
                 f.practice_a
             ),
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     assert_eq!(earlier.body["process"]["active_at_end"], 4);
@@ -401,7 +401,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
 
     // Both practices: counts from 1 to 4 become "<5", and what derives from them is withheld.
     let all = app
-        .get(&format!("/api/v1/reports/program?{PERIOD}"), &f.admin.token)
+        .get(&format!("/api/v1/reports/program?{PERIOD}"), &f.admin)
         .await;
     all.assert_status(200);
     let b = &all.body;
@@ -444,7 +444,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
     let micro = app
         .get(
             &format!("/api/v1/reports/program?{PERIOD}&program=microstructure"),
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     assert_eq!(micro.body["population"]["patients_followed"], "<5");
@@ -457,7 +457,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
             "/api/v1/reports/program?{PERIOD}&practice_id={}",
             f.practice_a
         ),
-        &f.admin.token,
+        &f.admin,
         &[("Accept", "text/csv")],
     )
     .await;
@@ -520,7 +520,7 @@ async fn reports_are_for_admins_and_coordinators_of_their_practices() {
     let reversed = app
         .get(
             "/api/v1/reports/program?from=2027-01-01&to=2026-12-01",
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     reversed.assert_problem(422);
@@ -531,16 +531,16 @@ async fn reports_are_for_admins_and_coordinators_of_their_practices() {
                 "/api/v1/reports/program?{PERIOD}&practice_id={}&region=Grand%20Est",
                 f.practice_a
             ),
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     two.assert_problem(422);
-    app.get("/api/v1/reports/program?from=2026-12-01", &f.admin.token)
+    app.get("/api/v1/reports/program?from=2026-12-01", &f.admin)
         .await
         .assert_problem(400);
     app.get(
         "/api/v1/reports/program?from=12/01/2026&to=2027-03-31",
-        &f.admin.token,
+        &f.admin,
     )
     .await
     .assert_problem(400);
@@ -564,7 +564,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
         "/api/v1/exports/research?{PERIOD}&practice_id={}",
         f.practice_a
     );
-    let ndjson = get_with(app, &url, &f.admin.token, &[("Pseudonym-Key", KEY)]).await;
+    let ndjson = get_with(app, &url, &f.admin, &[("Pseudonym-Key", KEY)]).await;
     ndjson.assert_status(200);
     assert_eq!(ndjson.header("content-type"), Some("application/x-ndjson"));
     let rows: Vec<Value> = ndjson
@@ -613,13 +613,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
         );
     }
     // Another key, other pseudonyms.
-    let other = get_with(
-        app,
-        &url,
-        &f.admin.token,
-        &[("Pseudonym-Key", &"z".repeat(40))],
-    )
-    .await;
+    let other = get_with(app, &url, &f.admin, &[("Pseudonym-Key", &"z".repeat(40))]).await;
     other.assert_status(200);
     assert_eq!(other.text.lines().count(), 6);
     assert!(!other.text.contains(&hmac_hex("patient", &f.patients[0].id)));
@@ -628,7 +622,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     let csv = get_with(
         app,
         &url,
-        &f.admin.token,
+        &f.admin,
         &[("Pseudonym-Key", KEY), ("Accept", "text/csv")],
     )
     .await;
@@ -641,7 +635,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     let audit = app
         .get(
             "/api/v1/audit?limit=200&from=2027-04-02T00:00:00Z",
-            &f.admin.token,
+            &f.admin,
         )
         .await;
     let exported = audit.body["items"]
@@ -653,10 +647,8 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     assert_eq!(exported, 18);
 
     // A key is required, and must be long enough; the care team may not export.
-    get_with(app, &url, &f.admin.token, &[])
-        .await
-        .assert_problem(400);
-    let short = get_with(app, &url, &f.admin.token, &[("Pseudonym-Key", "short")]).await;
+    get_with(app, &url, &f.admin, &[]).await.assert_problem(400);
+    let short = get_with(app, &url, &f.admin, &[("Pseudonym-Key", "short")]).await;
     short.assert_problem(422);
     assert_eq!(short.field_errors(), vec!["Pseudonym-Key"]);
     let nurse = app.token(&f.nurse_a.email).await;

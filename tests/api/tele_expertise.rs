@@ -17,15 +17,10 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
     let team = app.team().await;
     let patient = app.patient_of(&team.gp).named("Morel", "Inès").await;
     let case = app.case_in(Phase::Active).of(&patient).team(&team).await;
-    let Team {
-        gp,
-        nurse,
-        psychiatrist: psy,
-        ..
-    } = team;
+    let Team { gp, nurse, psy, .. } = team;
     // The assessment's PHQ-9, attached to the question.
     let timeline = app
-        .get(&format!("/api/v1/cases/{case}/timeline"), &nurse.token)
+        .get(&format!("/api/v1/cases/{case}/timeline"), &nurse)
         .await;
     let score = timeline.body["entries"][1]["scores"][0]["id"].clone();
     assert!(score.is_string(), "{}", timeline.text);
@@ -44,13 +39,13 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
     assert_eq!(created.body["requester_id"], nurse.id.as_str());
 
     // The expert's inbox shows it; accept, then answer.
-    let inbox = app.get("/api/v1/tele-expertise", &psy.token).await;
+    let inbox = app.get("/api/v1/tele-expertise", &psy).await;
     inbox.assert_status(200);
     assert_eq!(inbox.body["items"][0]["id"], id.as_str());
     let accepted = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/accept"),
-            Some(&psy.token),
+            Some(&psy),
             json!({}),
         )
         .await;
@@ -59,7 +54,7 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
     let answered = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/answer"),
-            Some(&psy.token),
+            Some(&psy),
             json!({"answer": "Augmenter la posologie ; revoir dans 4 semaines.", "recommendations": "Suivi rapproché."}),
         )
         .await;
@@ -73,7 +68,7 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
     let again = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/cancel"),
-            Some(&nurse.token),
+            Some(&nurse),
             json!({}),
         )
         .await;
@@ -82,7 +77,7 @@ async fn a_request_runs_its_whole_life_with_its_emails_and_joins_the_timeline() 
 
     // The answer is on the case's timeline.
     let timeline = app
-        .get(&format!("/api/v1/cases/{case}/timeline"), &gp.token)
+        .get(&format!("/api/v1/cases/{case}/timeline"), &gp)
         .await;
     let entries = timeline.body["entries"].as_array().unwrap();
     let te: Vec<&Value> = entries
@@ -124,12 +119,7 @@ async fn every_refusal_has_its_precise_problem() {
     let app = TestApp::new().await;
     let team = app.team().await;
     let case = app.case_in(Phase::Active).team(&team).await;
-    let Team {
-        gp,
-        nurse,
-        psychiatrist: psy,
-        ..
-    } = team;
+    let Team { gp, nurse, psy, .. } = team;
     // No consent.
     let resp = app
         .tele_expertise(&case, &nurse, &psy)
@@ -160,7 +150,7 @@ async fn every_refusal_has_its_precise_problem() {
     let early = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/answer"),
-            Some(&psy.token),
+            Some(&psy),
             json!({"answer": "Trop tôt."}),
         )
         .await;
@@ -169,14 +159,14 @@ async fn every_refusal_has_its_precise_problem() {
     // Only the expert accepts; only the requester cancels.
     app.post(
         &format!("/api/v1/tele-expertise/{id}/accept"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({}),
     )
     .await
     .assert_problem(403);
     app.post(
         &format!("/api/v1/tele-expertise/{id}/cancel"),
-        Some(&nurse.token),
+        Some(&nurse),
         json!({}),
     )
     .await
@@ -184,7 +174,7 @@ async fn every_refusal_has_its_precise_problem() {
     let declined = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/decline"),
-            Some(&psy.token),
+            Some(&psy),
             json!({"reason": "Hors de mon champ ; voir le CMP."}),
         )
         .await;
@@ -196,7 +186,7 @@ async fn every_refusal_has_its_precise_problem() {
     let cancel = app
         .post(
             &format!("/api/v1/tele-expertise/{id}/cancel"),
-            Some(&gp.token),
+            Some(&gp),
             json!({}),
         )
         .await;
@@ -217,9 +207,7 @@ async fn the_fifth_answer_in_a_year_for_one_patient_is_not_billable() {
     let team = app.team().await;
     let case = app.case_in(Phase::Active).team(&team).await;
     let Team {
-        mut gp,
-        psychiatrist: mut psy,
-        ..
+        mut gp, mut psy, ..
     } = team;
     let mut billable = Vec::new();
     for _ in 0..5 {
@@ -229,7 +217,7 @@ async fn the_fifth_answer_in_a_year_for_one_patient_is_not_billable() {
         let id = app.tele_expertise(&case, &gp, &psy).await;
         app.post(
             &format!("/api/v1/tele-expertise/{id}/accept"),
-            Some(&psy.token),
+            Some(&psy),
             json!({}),
         )
         .await
@@ -237,7 +225,7 @@ async fn the_fifth_answer_in_a_year_for_one_patient_is_not_billable() {
         let answered = app
             .post(
                 &format!("/api/v1/tele-expertise/{id}/answer"),
-                Some(&psy.token),
+                Some(&psy),
                 json!({"answer": "Avis."}),
             )
             .await;
@@ -268,7 +256,7 @@ async fn the_fifth_answer_in_a_year_for_one_patient_is_not_billable() {
         let page = app
             .get(
                 &format!("/api/v1/tele-expertise?side=requester&limit=2{after}"),
-                &gp.token,
+                &gp,
             )
             .await;
         page.assert_status(200);
@@ -291,7 +279,7 @@ async fn a_psychiatrist_sees_what_is_addressed_to_them_and_another_practice_sees
         practice,
         gp,
         nurse,
-        psychiatrist: mut psy,
+        mut psy,
     } = team;
     let id = app.tele_expertise(&case, &nurse, &psy).await.id;
     // Another psychiatrist of the same practice: not addressed to them.
@@ -304,29 +292,25 @@ async fn a_psychiatrist_sees_what_is_addressed_to_them_and_another_practice_sees
     // A nurse of another practice: 404, like an unknown id.
     let elsewhere = app.practice_named("MSP des Lilas").await;
     let far = app.nurse_of(&elsewhere).await;
-    let hidden = app
-        .get(&format!("/api/v1/tele-expertise/{id}"), &far.token)
-        .await;
+    let hidden = app.get(&format!("/api/v1/tele-expertise/{id}"), &far).await;
     hidden.assert_problem(404);
     app.tele_expertise(&case, &far, &psy)
         .send()
         .await
         .assert_problem(404);
     // The GP of the practice reads it; the requester's list has it; admins are refused.
-    app.get(&format!("/api/v1/tele-expertise/{id}"), &gp.token)
+    app.get(&format!("/api/v1/tele-expertise/{id}"), &gp)
         .await
         .assert_status(200);
-    let mine = app.get("/api/v1/tele-expertise", &nurse.token).await;
+    let mine = app.get("/api/v1/tele-expertise", &nurse).await;
     assert_eq!(mine.body["items"][0]["id"], id.as_str());
-    app.get("/api/v1/tele-expertise", &admin.token)
+    app.get("/api/v1/tele-expertise", &admin)
         .await
         .assert_problem(403);
     // Overdue after 8 days, marked in the inbox.
     app.clock.advance(Duration::days(8));
     app.renew(&mut psy).await;
-    let overdue = app
-        .get("/api/v1/tele-expertise?overdue=true", &psy.token)
-        .await;
+    let overdue = app.get("/api/v1/tele-expertise?overdue=true", &psy).await;
     assert_eq!(overdue.body["items"][0]["overdue"], true);
 }
 
@@ -336,7 +320,7 @@ async fn requests_near_or_past_due_are_in_the_psychiatrists_digest() {
     let app = TestApp::with(|s| smtp.configure(s)).await;
     let team = app.team().await;
     let case = app.case_in(Phase::Active).team(&team).await;
-    let psy = &team.psychiatrist;
+    let psy = &team.psy;
     for urgency in [Urgent, Routine] {
         app.tele_expertise(&case, &team.nurse, psy)
             .urgency(urgency)
@@ -382,11 +366,7 @@ async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
     let app = TestApp::with(|s| smtp.configure(s)).await;
     let team = app.team().await;
     let case = app.case_in(Phase::Active).team(&team).await;
-    let Team {
-        nurse,
-        psychiatrist: psy,
-        ..
-    } = team;
+    let Team { nurse, psy, .. } = team;
     let pending = app.tele_expertise(&case, &nurse, &psy).await.id;
     let settled = app
         .tele_expertise(&case, &nurse, &psy)
@@ -401,7 +381,7 @@ async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
         };
         app.post(
             &format!("/api/v1/tele-expertise/{settled}/{step}"),
-            Some(&psy.token),
+            Some(&psy),
             body,
         )
         .await
@@ -415,26 +395,26 @@ async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
 
     // The pending request is cancelled and can no longer be answered; the answered one stays.
     let read = app
-        .get(&format!("/api/v1/tele-expertise/{pending}"), &psy.token)
+        .get(&format!("/api/v1/tele-expertise/{pending}"), &psy)
         .await;
     read.assert_status(200);
     assert_eq!(read.body["status"], "cancelled");
     let late = app
         .post(
             &format!("/api/v1/tele-expertise/{pending}/accept"),
-            Some(&psy.token),
+            Some(&psy),
             json!({}),
         )
         .await;
     late.assert_problem(409);
     assert_eq!(
-        app.get(&format!("/api/v1/tele-expertise/{settled}"), &psy.token)
+        app.get(&format!("/api/v1/tele-expertise/{settled}"), &psy)
             .await
             .body["status"],
         "answered"
     );
     let timeline = app
-        .get(&format!("/api/v1/cases/{case}/timeline"), &nurse.token)
+        .get(&format!("/api/v1/cases/{case}/timeline"), &nurse)
         .await;
     let cancelled: Vec<&Value> = timeline.body["entries"]
         .as_array()
@@ -471,11 +451,7 @@ async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows
     let admin = app.admin().await;
     let team = app.team().await;
     let case = app.case_in(Phase::Active).team(&team).await;
-    let Team {
-        nurse,
-        psychiatrist: mut psy,
-        ..
-    } = team;
+    let Team { nurse, mut psy, .. } = team;
     let mut ids = Vec::new();
     for urgency in [Routine, Routine, Urgent, Routine, Urgent] {
         let request = app.tele_expertise(&case, &nurse, &psy).urgency(urgency);
@@ -503,10 +479,7 @@ async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows
     let mut pages = 0;
     loop {
         let page = app
-            .get(
-                &format!("/api/v1/tele-expertise?limit=2{after}"),
-                &psy.token,
-            )
+            .get(&format!("/api/v1/tele-expertise?limit=2{after}"), &psy)
             .await;
         page.assert_status(200);
         pages += 1;
@@ -525,7 +498,7 @@ async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows
     let audit = app
         .get(
             &format!("/api/v1/audit?actor_id={}&limit=200", psy.id),
-            &admin.token,
+            &admin,
         )
         .await;
     audit.assert_status(200);
@@ -540,9 +513,7 @@ async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows
     // Overdue: only pending requests past their due date.
     app.clock.advance(Duration::days(3));
     app.renew(&mut psy).await;
-    let overdue = app
-        .get("/api/v1/tele-expertise?overdue=true", &psy.token)
-        .await;
+    let overdue = app.get("/api/v1/tele-expertise?overdue=true", &psy).await;
     overdue.assert_status(200);
     let overdue: Vec<&str> = overdue.body["items"]
         .as_array()
@@ -556,7 +527,7 @@ async fn the_inbox_is_ordered_and_paged_by_the_database_and_audits_what_it_shows
     let stranger = app
         .get(
             &format!("/api/v1/tele-expertise?side=requester&after={}", ids[1]),
-            &psy.token,
+            &psy,
         )
         .await;
     stranger.assert_problem(400);

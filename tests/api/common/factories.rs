@@ -8,7 +8,7 @@
 //! let coordinator = app.coordinator_of(&team.practice).email("Coord@Example.fr").await;
 //! let minor = app.patient_of(&team.gp).born("2012-05-01").await;
 //! let case = app.case_in(Phase::Active).team(&team).await; // referred, then assessed
-//! let request = app.tele_expertise(&case, &team.nurse, &team.psychiatrist).await;
+//! let request = app.tele_expertise(&case, &team.nurse, &team.psy).await;
 //! ```
 //!
 //! Awaiting a builder makes the thing and asserts that the application agreed; `send()` gives the
@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,17 +28,17 @@ use sesame::domain::tele_expertise::Urgency;
 use sesame::service::Caller;
 use sesame::service::accounts::{self, NewAccount};
 
-use super::{ClockNow, PASSWORD, Resp, TestApp};
+use super::{Bearer, ClockNow, PASSWORD, Resp, TestApp};
 
 /// What awaiting a builder runs.
-pub type Making<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Builders are awaited directly: `app.nurse_of(&practice).await`.
 macro_rules! awaitable {
-    ($($spec:ident => $thing:ty),* $(,)?) => {$(
-        impl<'a> IntoFuture for $spec<'a> {
+    ($($spec:ty => $thing:ty),* $(,)?) => {$(
+        impl<'a> IntoFuture for $spec {
             type Output = $thing;
-            type IntoFuture = Making<'a, $thing>;
+            type IntoFuture = Pending<'a, $thing>;
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.make())
             }
@@ -46,17 +47,22 @@ macro_rules! awaitable {
 }
 
 awaitable!(
-    AccountSpec => Account,
-    PracticeSpec => Practice,
-    PatientSpec => Patient,
-    CaseSpec => Case,
-    TeleExpertiseSpec => TeleExpertise,
+    AccountSpec<'a> => Account,
+    Making<'a, Practice> => Practice,
+    Making<'a, Patient> => Patient,
+    CaseSpec<'a> => Case,
+    Making<'a, TeleExpertise> => TeleExpertise,
 );
 
 /// Things known by their id print as it (`format!("/api/v1/cases/{case}")`) and go into request
 /// bodies as it (`json!({"patient_id": patient})`).
 macro_rules! known_by_id {
     ($($thing:ident),*) => {$(
+        impl From<String> for $thing {
+            fn from(id: String) -> Self {
+                Self { id }
+            }
+        }
         impl fmt::Display for $thing {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.id)
@@ -70,19 +76,61 @@ macro_rules! known_by_id {
     )*};
 }
 
-known_by_id!(Practice, Patient, Case, TeleExpertise);
+known_by_id!(Practice, Patient, TeleExpertise);
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
 
 fn id_of(resp: &Resp) -> String {
     resp.body["id"].as_str().expect("an id").to_owned()
 }
 
-/// Whoever holds a bearer token: a person's account, or the practice software.
-pub trait Bearer {
-    fn token(&self) -> &str;
+/// A thing in the making: the application makes it on a POST of `body` to `url` by `who` (by the
+/// administrator when `None`), and answers 201 with its id.
+pub struct Making<'a, T> {
+    app: &'a TestApp,
+    who: Option<String>,
+    url: String,
+    body: Value,
+    made: PhantomData<T>,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Accounts
+impl<'a, T: From<String>> Making<'a, T> {
+    fn post(app: &'a TestApp, who: Option<&dyn Bearer>, url: String, body: Value) -> Self {
+        let who = who.map(|who| who.token().to_owned());
+        let made = PhantomData;
+        Self {
+            app,
+            who,
+            url,
+            body,
+            made,
+        }
+    }
+
+    fn with(mut self, field: &str, value: impl Serialize) -> Self {
+        self.body[field] = json!(value);
+        self
+    }
+
+    /// The application's raw answer.
+    pub async fn send(self) -> Resp {
+        let who = match self.who {
+            Some(token) => token,
+            None => self.app.admin().await.token,
+        };
+        self.app.post(&self.url, Some(&who), self.body).await
+    }
+
+    async fn make(self) -> T {
+        let resp = self.send().await;
+        resp.assert_status(201);
+        T::from(id_of(&resp))
+    }
+}
 
 /// A person's account, signed in. The token lives 15 minutes of the test clock: `app.renew(&mut
 /// account)` after moving the clock on.
@@ -225,7 +273,7 @@ impl TestApp {
         let created = self
             .post(
                 "/api/v1/api-clients",
-                Some(&admin.token),
+                Some(&admin),
                 json!({"practice_id": practice, "name": "Logiciel métier"}),
             )
             .await;
@@ -244,58 +292,38 @@ impl TestApp {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Practices
-
 #[derive(Debug, Clone)]
 pub struct Practice {
     pub id: String,
 }
 
-pub struct PracticeSpec<'a> {
-    app: &'a TestApp,
-    body: Value,
-}
-
 impl TestApp {
     /// A practice, "Cabinet Voltaire" of the network "Réseau Est" in the region "Grand Est", made
     /// by the administrator.
-    pub fn practice(&self) -> PracticeSpec<'_> {
+    pub fn practice(&self) -> Making<'_, Practice> {
         self.practice_named("Cabinet Voltaire")
     }
 
-    pub fn practice_named(&self, name: &str) -> PracticeSpec<'_> {
-        PracticeSpec {
-            app: self,
-            body: json!({"name": name, "network": "Réseau Est", "region": "Grand Est"}),
-        }
+    pub fn practice_named(&self, name: &str) -> Making<'_, Practice> {
+        let body = json!({"name": name, "network": "Réseau Est", "region": "Grand Est"});
+        Making::post(self, None, "/api/v1/practices".into(), body)
     }
 }
 
-impl PracticeSpec<'_> {
+impl Making<'_, Practice> {
     pub fn without_network(mut self) -> Self {
         self.body.as_object_mut().expect("body").remove("network");
         self
     }
-
-    async fn make(self) -> Practice {
-        let admin = self.app.admin().await;
-        let resp = self
-            .app
-            .post("/api/v1/practices", Some(&admin.token), self.body)
-            .await;
-        resp.assert_status(201);
-        Practice { id: id_of(&resp) }
-    }
 }
 
-/// A practice with the care team of its cases: a GP, a nurse and a psychiatrist.
+/// A practice with the care team of its cases: a GP, a nurse and a psychiatrist (`psy`).
 #[derive(Debug, Clone)]
 pub struct Team {
     pub practice: Practice,
     pub gp: Account,
     pub nurse: Account,
-    pub psychiatrist: Account,
+    pub psy: Account,
 }
 
 impl TestApp {
@@ -304,47 +332,30 @@ impl TestApp {
         Team {
             gp: self.gp_of(&practice).await,
             nurse: self.nurse_of(&practice).await,
-            psychiatrist: self.psychiatrist_of(&practice).await,
+            psy: self.psychiatrist_of(&practice).await,
             practice,
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Patients
 
 #[derive(Debug, Clone)]
 pub struct Patient {
     pub id: String,
 }
 
-pub struct PatientSpec<'a> {
-    app: &'a TestApp,
-    token: String,
-    body: Value,
-}
-
 impl TestApp {
     /// A patient registered by `registrar` (a GP, or the practice software) in their practice:
     /// Lucie Martin, born 1981-02-03, informed of the program, under a new file number `DOS-n`.
-    pub fn patient_of(&self, registrar: &impl Bearer) -> PatientSpec<'_> {
-        PatientSpec {
-            app: self,
-            token: registrar.token().to_owned(),
-            body: json!({
-                "external_id": format!("DOS-{}", self.serial()), "family_name": "Martin",
-                "given_names": "Lucie", "birth_date": "1981-02-03", "sex": "F", "consent": "informed"
-            }),
-        }
+    pub fn patient_of(&self, registrar: &impl Bearer) -> Making<'_, Patient> {
+        let body = json!({
+            "external_id": format!("DOS-{}", self.serial()), "family_name": "Martin",
+            "given_names": "Lucie", "birth_date": "1981-02-03", "sex": "F", "consent": "informed"
+        });
+        Making::post(self, Some(registrar), "/api/v1/patients".into(), body)
     }
 }
 
-impl PatientSpec<'_> {
-    fn with(mut self, field: &str, value: impl Serialize) -> Self {
-        self.body[field] = json!(value);
-        self
-    }
-
+impl Making<'_, Patient> {
     pub fn external_id(self, id: &str) -> Self {
         self.with("external_id", id)
     }
@@ -373,22 +384,7 @@ impl PatientSpec<'_> {
     pub fn in_practice(self, practice: &Practice) -> Self {
         self.with("practice_id", practice)
     }
-
-    pub async fn send(self) -> Resp {
-        self.app
-            .post("/api/v1/patients", Some(&self.token), self.body)
-            .await
-    }
-
-    async fn make(self) -> Patient {
-        let resp = self.send().await;
-        resp.assert_status(201);
-        Patient { id: id_of(&resp) }
-    }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Cases
 
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -464,7 +460,7 @@ impl TestApp {
     pub async fn refer(&self, gp: &Account, patient: &Patient) -> Resp {
         let mut body = referral();
         body["patient_id"] = json!(patient);
-        self.post("/api/v1/cases", Some(&gp.token), body).await
+        self.post("/api/v1/cases", Some(gp), body).await
     }
 
     /// The nurse's initial assessment (PHQ-9 15, GAD-7 11): the case becomes active.
@@ -478,17 +474,9 @@ impl TestApp {
     }
 
     pub async fn assess_with(&self, case: &Case, nurse: &Account, body: Value) {
-        self.post(
-            &format!("{}/assessment", case.url()),
-            Some(&nurse.token),
-            body,
-        )
-        .await
-        .assert_status(200);
-    }
-
-    pub async fn move_to(&self, case: &Case, nurse: &Account, phase: Phase) {
-        self.transition(case, nurse, json!({"to": phase})).await;
+        self.post(&format!("{}/assessment", case.url()), Some(nurse), body)
+            .await
+            .assert_status(200);
     }
 
     pub async fn close(&self, case: &Case, nurse: &Account, reason: ExitReason) {
@@ -497,13 +485,9 @@ impl TestApp {
     }
 
     async fn transition(&self, case: &Case, nurse: &Account, body: Value) {
-        self.post(
-            &format!("{}/transitions", case.url()),
-            Some(&nurse.token),
-            body,
-        )
-        .await
-        .assert_status(200);
+        self.post(&format!("{}/transitions", case.url()), Some(nurse), body)
+            .await
+            .assert_status(200);
     }
 }
 
@@ -549,7 +533,7 @@ impl CaseSpec<'_> {
         };
         let mut body = self.referral;
         body["patient_id"] = json!(patient);
-        let referred = app.post("/api/v1/cases", Some(&gp.token), body).await;
+        let referred = app.post("/api/v1/cases", Some(&gp), body).await;
         referred.assert_status(201);
         let case = Case {
             id: id_of(&referred),
@@ -566,7 +550,8 @@ impl CaseSpec<'_> {
             Phase::Active => app.assess(&case, &nurse).await,
             Phase::RelapsePrevention => {
                 app.assess(&case, &nurse).await;
-                app.move_to(&case, &nurse, Phase::RelapsePrevention).await;
+                let to = json!({"to": Phase::RelapsePrevention});
+                app.transition(&case, &nurse, to).await;
             }
             Phase::Closed => app.close(&case, &nurse, ExitReason::Other).await,
         }
@@ -574,19 +559,9 @@ impl CaseSpec<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Tele-expertise
-
 #[derive(Debug, Clone)]
 pub struct TeleExpertise {
     pub id: String,
-}
-
-pub struct TeleExpertiseSpec<'a> {
-    app: &'a TestApp,
-    token: String,
-    url: String,
-    body: Value,
 }
 
 impl TestApp {
@@ -597,41 +572,25 @@ impl TestApp {
         case: &Case,
         requester: &Account,
         expert: &Account,
-    ) -> TeleExpertiseSpec<'_> {
-        TeleExpertiseSpec {
-            app: self,
-            token: requester.token.clone(),
-            url: format!("{}/tele-expertise", case.url()),
-            body: json!({"expert_id": expert.id, "question": "Faut-il adapter le traitement ?",
-                         "urgency": "routine", "patient_consent": true}),
-        }
+    ) -> Making<'_, TeleExpertise> {
+        let body = json!({"expert_id": expert.id, "question": "Faut-il adapter le traitement ?",
+                          "urgency": "routine", "patient_consent": true});
+        let url = format!("{}/tele-expertise", case.url());
+        Making::post(self, Some(requester), url, body)
     }
 }
 
-impl TeleExpertiseSpec<'_> {
-    pub fn urgency(mut self, urgency: Urgency) -> Self {
-        self.body["urgency"] = json!(urgency);
-        self
+impl Making<'_, TeleExpertise> {
+    pub fn urgency(self, urgency: Urgency) -> Self {
+        self.with("urgency", urgency)
     }
 
-    pub fn without_consent(mut self) -> Self {
-        self.body["patient_consent"] = json!(false);
-        self
+    pub fn without_consent(self) -> Self {
+        self.with("patient_consent", false)
     }
 
     /// Scores of the case, by id, attached to the question.
-    pub fn attach(mut self, score_ids: Value) -> Self {
-        self.body["attached_score_ids"] = score_ids;
-        self
-    }
-
-    pub async fn send(self) -> Resp {
-        self.app.post(&self.url, Some(&self.token), self.body).await
-    }
-
-    async fn make(self) -> TeleExpertise {
-        let resp = self.send().await;
-        resp.assert_status(201);
-        TeleExpertise { id: id_of(&resp) }
+    pub fn attach(self, score_ids: Value) -> Self {
+        self.with("attached_score_ids", score_ids)
     }
 }

@@ -19,8 +19,10 @@ use sesame::config::{DatabaseUrl, Secret, Settings};
 use uuid::Uuid;
 
 mod factories;
+mod processes;
 
 pub use factories::*;
+pub use processes::*;
 
 pub const SECRET: &[u8] = b"test-secret-0123456789abcdef-0123456789";
 pub const PASSWORD: &str = "correct horse battery";
@@ -225,24 +227,25 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(TestRequest::get().uri(path).insert_header(bearer(token)))
+    pub async fn get(&self, path: &str, who: &(impl Bearer + ?Sized)) -> Resp {
+        self.send(TestRequest::get().uri(path).insert_header(bearer(who)))
             .await
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+    /// A POST as `who`, or anonymous (`None`).
+    pub async fn post(&self, path: &str, who: Option<&dyn Bearer>, body: Value) -> Resp {
         let mut req = TestRequest::post().uri(path).set_json(body);
-        if let Some(token) = token {
-            req = req.insert_header(bearer(token));
+        if let Some(who) = who {
+            req = req.insert_header(bearer(who));
         }
         self.send(req).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+    pub async fn patch(&self, path: &str, who: &(impl Bearer + ?Sized), body: Value) -> Resp {
         self.send(
             TestRequest::patch()
                 .uri(path)
-                .insert_header(bearer(token))
+                .insert_header(bearer(who))
                 .set_json(body),
         )
         .await
@@ -291,8 +294,26 @@ fn access_token(grant: Value) -> String {
         .to_owned()
 }
 
-pub fn bearer(token: &str) -> (&'static str, String) {
-    ("Authorization", format!("Bearer {token}"))
+/// Whoever holds a bearer token: a token itself, a person's account, the practice software.
+pub trait Bearer {
+    fn token(&self) -> &str;
+}
+
+impl Bearer for str {
+    fn token(&self) -> &str {
+        self
+    }
+}
+
+impl Bearer for String {
+    fn token(&self) -> &str {
+        self
+    }
+}
+
+/// The `Authorization` header of `who`'s requests.
+pub fn bearer(who: &(impl Bearer + ?Sized)) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {}", who.token()))
 }
 
 /// The test clock's time, without naming the `Clock` trait at each call.
