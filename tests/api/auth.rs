@@ -11,10 +11,8 @@ use crate::common::{PASSWORD, SECRET, TestApp};
 #[actix_web::test]
 async fn password_grant_gives_a_token_that_me_accepts() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
-    app.user("Nurse@Example.fr", Role::Nurse, &[&practice])
-        .await;
+    let practice = app.practice().await;
+    app.nurse_of(&practice).email("Nurse@Example.fr").await;
 
     // Emails are matched without regard to case.
     let tokens = app.login("nurse@EXAMPLE.fr").await;
@@ -40,7 +38,7 @@ async fn password_grant_gives_a_token_that_me_accepts() {
 #[actix_web::test]
 async fn bad_tokens_are_refused_with_401_problems() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
+    let admin = app.admin().await.token;
     let parts: Vec<&str> = admin.split('.').collect();
 
     // Tampered claims, signature kept.
@@ -122,9 +120,13 @@ async fn bad_tokens_are_refused_with_401_problems() {
 #[actix_web::test]
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer() {
     let app = TestApp::new().await;
-    app.admin().await;
+    let admin = app.admin().await;
     let wrong = app
-        .post("/api/v1/auth/token", None, json!({"grant_type": "password", "email": "admin@example.fr", "password": "wrong password!"}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            json!({"grant_type": "password", "email": admin.email, "password": "wrong password!"}),
+        )
         .await;
     wrong.assert_problem(401);
     let unknown = app
@@ -167,77 +169,77 @@ async fn fail_logins(app: &TestApp, email: &str, n: usize) {
 async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let gp = app.user("gp@example.fr", Role::Gp, &[]).await;
+    let gp = app.account(Role::Gp, &[]).await;
 
     // Two failures cost nothing; the third too soon gets 429 with the delay to wait, doubling.
-    fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    let early = fail_login(&app, "gp@example.fr").await;
+    fail_login(&app, &gp.email).await.assert_problem(401);
+    fail_login(&app, &gp.email).await.assert_problem(401);
+    let early = fail_login(&app, &gp.email).await;
     early.assert_problem(429);
     assert_eq!(early.header("retry-after"), Some("1"));
     app.clock.advance(Duration::seconds(1));
-    fail_login(&app, "gp@example.fr").await.assert_problem(401);
-    let early = fail_login(&app, "gp@example.fr").await;
+    fail_login(&app, &gp.email).await.assert_problem(401);
+    let early = fail_login(&app, &gp.email).await;
     early.assert_problem(429);
     assert_eq!(early.header("retry-after"), Some("2"));
     // A success before the fifth failure forgets them.
     app.clock.advance(Duration::seconds(2));
-    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+    login_from(&app, &gp.email, PASSWORD, "203.0.113.10")
         .await
         .assert_status(200);
-    fail_logins(&app, "gp@example.fr", 5).await;
+    fail_logins(&app, &gp.email, 5).await;
 
     // Locked now for that address: even the right password is refused there, with 423 and
     // how long it lasts…
-    let locked = login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10").await;
+    let locked = login_from(&app, &gp.email, PASSWORD, "203.0.113.10").await;
     locked.assert_problem(423);
     assert_eq!(locked.header("retry-after"), Some("900"));
     // … while the GP signs in from their own workstation.
-    login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.20")
+    login_from(&app, &gp.email, PASSWORD, "198.51.100.20")
         .await
         .assert_status(200);
-    let user = app.get(&format!("/api/v1/users/{gp}"), &admin).await;
+    let user = app.get(&format!("/api/v1/users/{}", gp.id), &admin).await;
     assert_eq!(user.body["locked"], true);
 
     // The lock lasts 15 minutes by default.
     app.clock.advance(Duration::minutes(14));
-    fail_login(&app, "gp@example.fr").await.assert_problem(423);
+    fail_login(&app, &gp.email).await.assert_problem(423);
     app.clock.advance(Duration::minutes(1));
-    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+    login_from(&app, &gp.email, PASSWORD, "203.0.113.10")
         .await
         .assert_status(200);
 
     // Lock again, then an admin unlocks.
-    fail_logins(&app, "gp@example.fr", 5).await;
-    fail_login(&app, "gp@example.fr").await.assert_problem(423);
-    let admin = app.token("admin@example.fr").await; // the first token has expired meanwhile
+    fail_logins(&app, &gp.email, 5).await;
+    fail_login(&app, &gp.email).await.assert_problem(423);
+    let admin = app.admin().await; // the first token has expired meanwhile
     let unlocked = app
         .patch(
-            &format!("/api/v1/users/{gp}"),
+            &format!("/api/v1/users/{}", gp.id),
             &admin,
             json!({"locked": false}),
         )
         .await;
     unlocked.assert_status(200);
     assert_eq!(unlocked.body["locked"], false);
-    login_from(&app, "gp@example.fr", PASSWORD, "203.0.113.10")
+    login_from(&app, &gp.email, PASSWORD, "203.0.113.10")
         .await
         .assert_status(200);
 
     // An admin's lock holds for every address, until unlocked.
     app.patch(
-        &format!("/api/v1/users/{gp}"),
+        &format!("/api/v1/users/{}", gp.id),
         &admin,
         json!({"locked": true}),
     )
     .await
     .assert_status(200);
-    login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.20")
+    login_from(&app, &gp.email, PASSWORD, "198.51.100.20")
         .await
         .assert_problem(423);
     // ... also long after the lockout minutes, and without a Retry-After: it has no end.
     app.clock.advance(Duration::days(2));
-    let locked = login_from(&app, "gp@example.fr", PASSWORD, "198.51.100.21").await;
+    let locked = login_from(&app, &gp.email, PASSWORD, "198.51.100.21").await;
     locked.assert_problem(423);
     assert_eq!(locked.header("retry-after"), None);
     assert!(
@@ -253,17 +255,17 @@ async fn failures_slow_down_then_lock_the_account_for_that_address_only() {
 async fn lockout_without_expiry_needs_an_admin() {
     let app = TestApp::with(|s| s.lockout_minutes = None).await;
     app.admin().await;
-    app.user("gp@example.fr", Role::Gp, &[]).await;
-    fail_logins(&app, "gp@example.fr", 5).await;
+    let gp = app.account(Role::Gp, &[]).await;
+    fail_logins(&app, &gp.email, 5).await;
     app.clock.advance(Duration::days(30));
-    fail_login(&app, "gp@example.fr").await.assert_problem(423);
+    fail_login(&app, &gp.email).await.assert_problem(423);
 }
 
 #[actix_web::test]
 async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
     let app = TestApp::new().await;
-    app.admin().await;
-    let first = app.login("admin@example.fr").await;
+    let admin = app.admin().await;
+    let first = app.login(&admin.email).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
     let second = app
@@ -288,8 +290,8 @@ async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
 #[actix_web::test]
 async fn logout_and_expiry_end_a_refresh_token() {
     let app = TestApp::new().await;
-    app.admin().await;
-    let r = app.login("admin@example.fr").await["refresh_token"]
+    let admin = app.admin().await;
+    let r = app.login(&admin.email).await["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -304,7 +306,7 @@ async fn logout_and_expiry_end_a_refresh_token() {
         .await
         .assert_status(204);
 
-    let r = app.login("admin@example.fr").await["refresh_token"]
+    let r = app.login(&admin.email).await["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -318,13 +320,13 @@ async fn logout_and_expiry_end_a_refresh_token() {
 async fn deactivating_an_account_ends_its_tokens_at_once() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let nurse_id = app.user("nurse@example.fr", Role::Nurse, &[]).await;
-    let tokens = app.login("nurse@example.fr").await;
+    let nurse = app.account(Role::Nurse, &[]).await;
+    let tokens = app.login(&nurse.email).await;
     let access = tokens["access_token"].as_str().unwrap();
     app.get("/api/v1/me", access).await.assert_status(200);
 
     app.patch(
-        &format!("/api/v1/users/{nurse_id}"),
+        &format!("/api/v1/users/{}", nurse.id),
         &admin,
         json!({"active": false}),
     )
@@ -342,7 +344,7 @@ async fn deactivating_an_account_ends_its_tokens_at_once() {
         .post(
             "/api/v1/auth/token",
             None,
-            json!({"grant_type": "password", "email": "nurse@example.fr", "password": PASSWORD}),
+            json!({"grant_type": "password", "email": nurse.email, "password": PASSWORD}),
         )
         .await;
     login.assert_problem(401);
@@ -352,7 +354,7 @@ async fn deactivating_an_account_ends_its_tokens_at_once() {
 async fn api_clients_use_client_credentials_for_their_one_practice() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
+    let practice = app.practice().await;
 
     let created = app
         .post(
@@ -440,12 +442,12 @@ async fn api_clients_use_client_credentials_for_their_one_practice() {
 #[actix_web::test]
 async fn tokens_are_not_cached() {
     let app = TestApp::new().await;
-    app.admin().await;
+    let admin = app.admin().await;
     let resp = app
         .post(
             "/api/v1/auth/token",
             None,
-            json!({"grant_type": "password", "email": "admin@example.fr", "password": PASSWORD}),
+            json!({"grant_type": "password", "email": admin.email, "password": PASSWORD}),
         )
         .await;
     assert_eq!(resp.header("cache-control"), Some("no-store"));
@@ -459,9 +461,9 @@ fn claims_of(token: &str) -> serde_json::Value {
 #[actix_web::test]
 async fn logout_and_a_replayed_refresh_token_end_the_family_access_tokens_at_once() {
     let app = TestApp::new().await;
-    app.admin().await;
-    let phone = app.login("admin@example.fr").await;
-    let laptop = app.login("admin@example.fr").await;
+    let admin = app.admin().await;
+    let phone = app.login(&admin.email).await;
+    let laptop = app.login(&admin.email).await;
     let phone_access = phone["access_token"].as_str().unwrap();
     let laptop_access = laptop["access_token"].as_str().unwrap();
     app.get("/api/v1/me", phone_access).await.assert_status(200);
@@ -531,9 +533,9 @@ async fn logout_and_a_replayed_refresh_token_end_the_family_access_tokens_at_onc
 async fn a_new_password_a_lock_or_a_reactivation_does_not_revive_old_tokens() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let nurse = app.user("nurse@example.fr", Role::Nurse, &[]).await;
+    let nurse = app.account(Role::Nurse, &[]).await;
     let change = |body: serde_json::Value| {
-        let path = format!("/api/v1/users/{nurse}");
+        let path = format!("/api/v1/users/{}", nurse.id);
         let admin = admin.clone();
         let app = &app;
         async move {
@@ -541,22 +543,16 @@ async fn a_new_password_a_lock_or_a_reactivation_does_not_revive_old_tokens() {
         }
     };
 
-    let old = app.token("nurse@example.fr").await;
+    let old = app.token(&nurse.email).await;
     change(json!({"active": false})).await;
     change(json!({"active": true})).await;
     app.get("/api/v1/me", &old).await.assert_problem(401);
 
-    let old = app.token("nurse@example.fr").await;
+    let old = app.token(&nurse.email).await;
     change(json!({"password": "another long password"})).await;
     app.get("/api/v1/me", &old).await.assert_problem(401);
 
-    let old = login_from(
-        &app,
-        "nurse@example.fr",
-        "another long password",
-        "192.0.2.1",
-    )
-    .await;
+    let old = login_from(&app, &nurse.email, "another long password", "192.0.2.1").await;
     let old = old.body["access_token"].as_str().unwrap().to_owned();
     change(json!({"locked": true})).await;
     change(json!({"locked": false})).await;
@@ -566,8 +562,8 @@ async fn a_new_password_a_lock_or_a_reactivation_does_not_revive_old_tokens() {
 #[actix_web::test]
 async fn a_token_issued_in_the_future_is_refused() {
     let app = TestApp::new().await;
-    app.admin().await;
-    let token = app.token("admin@example.fr").await;
+    let admin = app.admin().await;
+    let token = app.token(&admin.email).await;
     let claims = claims_of(&token);
     let now = sesame::clock::Clock::now(&*app.clock);
     let keys = TokenKeys::new(SECRET, "sesame", "sesame-api", 900);
@@ -595,29 +591,29 @@ async fn a_token_issued_in_the_future_is_refused() {
 async fn every_refusal_is_audited_with_its_reason() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let here = app.practice(&admin, "Cabinet Voltaire").await;
-    let elsewhere = app.practice(&admin, "Cabinet Pasteur").await;
-    let nurse = app.user("nurse@example.fr", Role::Nurse, &[&here]).await;
-    let nurse_token = app.token("nurse@example.fr").await;
+    let here = app.practice().await;
+    let elsewhere = app.practice_named("Cabinet Pasteur").await;
+    let nurse = app.nurse_of(&here).await;
+    let nurse_token = &nurse.token;
 
-    app.get("/api/v1/users", &nurse_token)
+    app.get("/api/v1/users", nurse_token)
         .await
         .assert_problem(403);
     let filtered = app
         .get(
             &format!("/api/v1/cases?practice_id={elsewhere}"),
-            &nurse_token,
+            nurse_token,
         )
         .await;
     filtered.assert_status(200);
     assert_eq!(filtered.body["items"], json!([]));
-    login_from(&app, "nurse@example.fr", "a wrong password", "192.0.2.7")
+    login_from(&app, &nurse.email, "a wrong password", "192.0.2.7")
         .await
         .assert_problem(401);
     login_from(&app, "nobody@example.fr", "a wrong password", "192.0.2.7")
         .await
         .assert_problem(401);
-    let tokens = app.login("nurse@example.fr").await;
+    let tokens = app.login(&nurse.email).await;
     app.post(
         "/api/v1/auth/logout",
         None,
@@ -630,7 +626,10 @@ async fn every_refusal_is_audited_with_its_reason() {
         .assert_problem(401);
 
     let log = app
-        .get(&format!("/api/v1/audit?actor_id={nurse}&limit=200"), &admin)
+        .get(
+            &format!("/api/v1/audit?actor_id={}&limit=200", nurse.id),
+            &admin,
+        )
         .await;
     log.assert_status(200);
     let denied: Vec<(String, String)> = log.body["items"]

@@ -4,101 +4,9 @@
 use actix_web::test::TestRequest;
 use chrono::Duration;
 use serde_json::{Value, json};
-use sesame::domain::account::Role;
+use sesame::domain::pathway::Phase;
 
-use crate::common::{ClockNow, Resp, TestApp, bearer};
-
-pub struct Clinic {
-    pub app: TestApp,
-    pub practice: String,
-    pub gp_id: String,
-    pub nurse_id: String,
-    pub psychiatrist_id: String,
-}
-
-impl Clinic {
-    pub async fn new() -> Self {
-        let app = TestApp::new().await;
-        let admin = app.admin().await;
-        let practice = app.practice(&admin, "Cabinet Voltaire").await;
-        let gp_id = app.user("gp@example.fr", Role::Gp, &[&practice]).await;
-        let nurse_id = app
-            .user("nurse@example.fr", Role::Nurse, &[&practice])
-            .await;
-        let psychiatrist_id = app
-            .user("psy@example.fr", Role::Psychiatrist, &[&practice])
-            .await;
-        Self {
-            app,
-            practice,
-            gp_id,
-            nurse_id,
-            psychiatrist_id,
-        }
-    }
-
-    pub async fn patient(&self, gp: &str, external_id: &str) -> String {
-        let resp = self
-            .app
-            .post(
-                "/api/v1/patients",
-                Some(gp),
-                json!({
-                    "external_id": external_id, "family_name": "Martin", "given_names": "Lucie",
-                    "birth_date": "1981-02-03", "sex": "F", "consent": "informed"
-                }),
-            )
-            .await;
-        resp.assert_status(201);
-        resp.body["id"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn refer(&self, gp: &str, patient: &str) -> Resp {
-        self.app
-            .post(
-                "/api/v1/cases",
-                Some(gp),
-                json!({
-                    "patient_id": patient, "program": "sesame",
-                    "indications": ["depression", "anxiety"],
-                    "screening": {"phq2": [2, 2], "phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0]},
-                    "note": "Humeur basse depuis 3 mois."
-                }),
-            )
-            .await
-    }
-
-    pub async fn tokens(&self) -> (String, String, String) {
-        (
-            self.app.token("gp@example.fr").await,
-            self.app.token("nurse@example.fr").await,
-            self.app.token("psy@example.fr").await,
-        )
-    }
-}
-
-fn phq9(total: u8) -> Value {
-    // Spread the total over items 1–8; item 9 stays 0.
-    let mut items = vec![0u8; 9];
-    let mut left = total;
-    for item in items.iter_mut().take(8) {
-        let v = left.min(3);
-        *item = v;
-        left -= v;
-    }
-    json!(items)
-}
-
-fn gad7(total: u8) -> Value {
-    let mut items = vec![0u8; 7];
-    let mut left = total;
-    for item in &mut items {
-        let v = left.min(3);
-        *item = v;
-        left -= v;
-    }
-    json!(items)
-}
+use crate::common::{ClockNow, Resp, Team, TestApp, bearer, gad7, phq9};
 
 fn kinds(timeline: &Resp) -> Vec<String> {
     timeline.body["entries"]
@@ -111,13 +19,17 @@ fn kinds(timeline: &Resp) -> Vec<String> {
 
 #[actix_web::test]
 async fn a_whole_episode_from_referral_to_exit() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, nurse, _) = c.tokens().await;
-    let patient = c.patient(&gp, "DOS-1").await;
+    let app = TestApp::new().await;
+    let Team {
+        practice,
+        mut gp,
+        mut nurse,
+        ..
+    } = app.team().await;
+    let patient = app.patient_of(&gp).await;
 
     // The GP refers, with the screening.
-    let referred = c.refer(&gp, &patient).await;
+    let referred = app.refer(&gp, &patient).await;
     referred.assert_status(201);
     let case = referred.body["id"].as_str().unwrap().to_owned();
     let url = format!("/api/v1/cases/{case}");
@@ -125,8 +37,8 @@ async fn a_whole_episode_from_referral_to_exit() {
     assert_eq!(referred.header("etag"), Some("\"1\""));
     let body = &referred.body;
     assert_eq!(body["phase"], "referred");
-    assert_eq!(body["referring_gp_id"], c.gp_id.as_str());
-    assert_eq!(body["practice_id"], c.practice.as_str());
+    assert_eq!(body["referring_gp_id"], gp.id.as_str());
+    assert_eq!(body["practice_id"], practice.id.as_str());
     assert_eq!(body["indications"], json!(["depression", "anxiety"]));
     assert_eq!(body["latest"]["phq9"]["total"], 14);
     assert_eq!(body["latest"]["phq9"]["band"], "moderate");
@@ -138,15 +50,12 @@ async fn a_whole_episode_from_referral_to_exit() {
     assert_eq!(body["flags"], json!([]));
 
     // A second open case for the same patient is refused.
-    c.refer(&gp, &patient).await.assert_problem(409);
+    app.refer(&gp, &patient).await.assert_problem(409);
 
     // Three days later the nurse assesses: baselines, care plan, the case becomes active and
     // the assessing nurse holds it.
     app.clock.advance(Duration::days(3));
-    let nurse = {
-        let _ = nurse;
-        app.token("nurse@example.fr").await
-    };
+    app.renew(&mut nurse).await;
     let assessed = app
         .post(
             &format!("{url}/assessment"),
@@ -156,7 +65,7 @@ async fn a_whole_episode_from_referral_to_exit() {
         .await;
     assessed.assert_status(200);
     assert_eq!(assessed.body["phase"], "active");
-    assert_eq!(assessed.body["nurse_id"], c.nurse_id.as_str());
+    assert_eq!(assessed.body["nurse_id"], nurse.id.as_str());
     assert_eq!(assessed.body["baseline"]["phq9"]["total"], 18);
     assert_eq!(assessed.body["baseline"]["gad7"]["total"], 15);
     assert_eq!(assessed.body["next_contact_due"], "2026-12-10");
@@ -172,7 +81,7 @@ async fn a_whole_episode_from_referral_to_exit() {
 
     // A missed call is logged but does not move the due date; a completed contact does.
     app.clock.advance(Duration::days(14));
-    let nurse = app.token("nurse@example.fr").await;
+    app.renew(&mut nurse).await;
     let missed = app
         .post(
             &format!("{url}/contacts"),
@@ -198,7 +107,7 @@ async fn a_whole_episode_from_referral_to_exit() {
 
     // Logged after the fact, a month on: the patient responded (PHQ-9 18 → 8).
     app.clock.advance(Duration::days(30));
-    let nurse = app.token("nurse@example.fr").await;
+    app.renew(&mut nurse).await;
     let later = app
         .post(
             &format!("{url}/contacts"),
@@ -226,7 +135,7 @@ async fn a_whole_episode_from_referral_to_exit() {
 
     // A relapse: back to active.
     app.clock.advance(Duration::days(20));
-    let nurse = app.token("nurse@example.fr").await;
+    app.renew(&mut nurse).await;
     app.post(
         &format!("{url}/transitions"),
         Some(&nurse),
@@ -279,7 +188,7 @@ async fn a_whole_episode_from_referral_to_exit() {
         .assert_problem(409);
 
     // Every step on the timeline, in time order, with who.
-    let gp = app.token("gp@example.fr").await;
+    app.renew(&mut gp).await;
     let timeline = app.get(&format!("{url}/timeline"), &gp).await;
     timeline.assert_status(200);
     assert_eq!(
@@ -298,14 +207,14 @@ async fn a_whole_episode_from_referral_to_exit() {
         ]
     );
     let entries = timeline.body["entries"].as_array().unwrap();
-    assert_eq!(entries[0]["actor_id"], c.gp_id.as_str());
+    assert_eq!(entries[0]["actor_id"], gp.id.as_str());
     assert_eq!(entries[0]["scores"].as_array().unwrap().len(), 2);
     assert_eq!(entries[1]["to_phase"], "active");
     assert_eq!(entries[2]["contact"]["outcome"], "no_answer");
     assert_eq!(entries[5]["note"], "Réponse au traitement.");
     assert_eq!(entries[7]["from_phase"], "relapse_prevention");
     assert_eq!(entries[8]["exit_reason"], "remission");
-    assert_eq!(entries[8]["actor_id"], c.nurse_id.as_str());
+    assert_eq!(entries[8]["actor_id"], nurse.id.as_str());
 
     // Contacts, most recent first, paged.
     let page = app.get(&format!("{url}/contacts?limit=2"), &gp).await;
@@ -321,13 +230,13 @@ async fn a_whole_episode_from_referral_to_exit() {
     assert_eq!(rest.body["next_cursor"], Value::Null);
 
     // A new episode is a new case.
-    c.refer(&gp, &patient).await.assert_status(201);
+    app.refer(&gp, &patient).await.assert_status(201);
 
     // Every read and write is in the audit log.
     let audit = app
         .get(
             &format!("/api/v1/audit?case_id={case}&limit=200"),
-            &app.token("admin@example.fr").await,
+            &app.admin().await,
         )
         .await;
     let actions: Vec<&str> = audit.body["items"]
@@ -353,29 +262,28 @@ async fn a_whole_episode_from_referral_to_exit() {
 
 #[actix_web::test]
 async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, _, _) = c.tokens().await;
+    let app = TestApp::new().await;
+    let Team {
+        mut gp,
+        mut nurse,
+        mut psy,
+        ..
+    } = app.team().await;
     let mut cases = Vec::new();
-    for n in 0..3 {
-        let patient = c.patient(&gp, &format!("DOS-{n}")).await;
-        let resp = c.refer(&gp, &patient).await;
-        resp.assert_status(201);
-        cases.push(resp.body["id"].as_str().unwrap().to_owned());
+    for _ in 0..3 {
+        cases.push(app.case_in(Phase::Referred).referred_by(&gp).await);
     }
-    let nurse = app.token("nurse@example.fr").await;
     for case in &cases {
-        app.post(
-            &format!("/api/v1/cases/{case}/assessment"),
-            Some(&nurse),
+        app.assess_with(
+            case,
+            &nurse,
             json!({"phq9": phq9(16), "gad7": gad7(12), "care_plan": "Suivi."}),
         )
-        .await
-        .assert_status(200);
+        .await;
     }
     // Twenty days on, all three are overdue by 6 days; the last one's contact reports item 9.
     app.clock.advance(Duration::days(20));
-    let nurse = app.token("nurse@example.fr").await;
+    app.renew(&mut nurse).await;
     let mut items = phq9(14);
     items[8] = json!(1);
     let alert = app
@@ -396,7 +304,7 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     worklist.assert_status(200);
     let items = worklist.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
-    assert_eq!(items[0]["case_id"], cases[2].as_str());
+    assert_eq!(items[0]["case_id"], cases[2].id.as_str());
     assert_eq!(items[0]["family_name"], "Martin");
     assert_eq!(items[0]["last_phq9"], 15);
     assert_eq!(items[0]["first_phq9"], 16);
@@ -412,10 +320,10 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     assert_eq!(review.body["items"].as_array().unwrap().len(), 1);
 
     // The psychiatrist's worklist shows the case needing review; the GP's shows their referrals.
-    let psy = app.token("psy@example.fr").await;
+    app.renew(&mut psy).await;
     let theirs = app.get("/api/v1/worklist", &psy).await;
     assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
-    let gp = app.token("gp@example.fr").await;
+    app.renew(&mut gp).await;
     let referred = app.get("/api/v1/worklist", &gp).await;
     assert_eq!(referred.body["items"].as_array().unwrap().len(), 3);
 
@@ -433,10 +341,9 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
 
 #[actix_web::test]
 async fn each_refusal_has_its_precise_problem() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, nurse, _) = c.tokens().await;
-    let patient = c.patient(&gp, "DOS-1").await;
+    let app = TestApp::new().await;
+    let Team { gp, nurse, psy, .. } = app.team().await;
+    let patient = app.patient_of(&gp).await;
 
     // Out-of-range and miscounted items: one field error each.
     let bad = app
@@ -471,11 +378,12 @@ async fn each_refusal_has_its_precise_problem() {
     addiction.assert_problem(422);
     assert_eq!(addiction.field_errors(), vec!["substances"]);
 
-    let case = c.refer(&gp, &patient).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("/api/v1/cases/{case}");
+    let case = app
+        .case_in(Phase::Referred)
+        .of(&patient)
+        .referred_by(&gp)
+        .await;
+    let url = case.url();
 
     // An impossible transition: 409 with the allowed ones.
     let refused = app
@@ -505,13 +413,7 @@ async fn each_refusal_has_its_precise_problem() {
     )
     .await
     .assert_problem(409);
-    app.post(
-        &format!("{url}/assessment"),
-        Some(&nurse),
-        json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
-    )
-    .await
-    .assert_status(200);
+    app.assess(&case, &nurse).await;
 
     // A contact in the future, or before the referral, or scores at a missed call.
     for (body, field) in [
@@ -544,7 +446,7 @@ async fn each_refusal_has_its_precise_problem() {
     }
 
     // A patient who objected is not referred; a minor is not in Sésame.
-    let objected = c.patient(&gp, "DOS-2").await;
+    let objected = app.patient_of(&gp).await;
     app.patch(
         &format!("/api/v1/patients/{objected}"),
         &gp,
@@ -552,63 +454,50 @@ async fn each_refusal_has_its_precise_problem() {
     )
     .await
     .assert_status(200);
-    c.refer(&gp, &objected).await.assert_problem(409);
+    app.refer(&gp, &objected).await.assert_problem(409);
     let minor = app
-        .post(
-            "/api/v1/patients",
-            Some(&gp),
-            json!({"external_id": "DOS-3", "family_name": "Petit", "given_names": "Léo",
-                   "birth_date": "2012-05-01", "sex": "M", "consent": "informed"}),
-        )
+        .patient_of(&gp)
+        .named("Petit", "Léo")
+        .born("2012-05-01")
+        .sex("M")
         .await;
-    let minor = minor.body["id"].as_str().unwrap().to_owned();
-    let resp = c.refer(&gp, &minor).await;
+    let resp = app.refer(&gp, &minor).await;
     resp.assert_problem(422);
     assert_eq!(resp.field_errors(), vec!["patient_id"]);
 
     // Reassigning to someone who is not a nurse of the practice.
-    let resp = app
-        .patch(&url, &gp, json!({"nurse_id": c.psychiatrist_id}))
-        .await;
+    let resp = app.patch(&url, &gp, json!({"nurse_id": psy.id})).await;
     resp.assert_problem(422);
     assert_eq!(resp.field_errors(), vec!["nurse_id"]);
 }
 
 #[actix_web::test]
 async fn reassignment_review_flags_and_stale_versions() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, nurse, psy) = c.tokens().await;
-    let second_nurse = app
-        .user("nurse2@example.fr", Role::Nurse, &[&c.practice])
-        .await;
-    let patient = c.patient(&gp, "DOS-1").await;
-    let case = c.refer(&gp, &patient).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("/api/v1/cases/{case}");
+    let app = TestApp::new().await;
+    let Team {
+        practice,
+        gp,
+        nurse,
+        psy,
+    } = app.team().await;
+    let second_nurse = app.nurse_of(&practice).await;
+    let case = app.case_in(Phase::Referred).referred_by(&gp).await;
+    let url = case.url();
 
     // A nurse assigned at once keeps the case when another nurse assesses.
     let assigned = app
         .patch(
             &url,
             &gp,
-            json!({"nurse_id": second_nurse, "psychiatrist_id": c.psychiatrist_id}),
+            json!({"nurse_id": second_nurse.id, "psychiatrist_id": psy.id}),
         )
         .await;
     assigned.assert_status(200);
     assert_eq!(assigned.header("etag"), Some("\"2\""));
-    app.post(
-        &format!("{url}/assessment"),
-        Some(&nurse),
-        json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."}),
-    )
-    .await
-    .assert_status(200);
+    app.assess(&case, &nurse).await;
     let now = app.get(&url, &gp).await;
-    assert_eq!(now.body["nurse_id"], second_nurse.as_str());
-    assert_eq!(now.body["psychiatrist_id"], c.psychiatrist_id.as_str());
+    assert_eq!(now.body["nurse_id"], second_nurse.id.as_str());
+    assert_eq!(now.body["psychiatrist_id"], psy.id.as_str());
 
     // The psychiatrist flags for review; may not reassign.
     let flagged = app
@@ -622,7 +511,7 @@ async fn reassignment_review_flags_and_stale_versions() {
         .await;
     flagged.assert_status(200);
     assert_eq!(flagged.body["flags"], json!(["needs_review"]));
-    app.patch(&url, &psy, json!({"nurse_id": c.nurse_id}))
+    app.patch(&url, &psy, json!({"nurse_id": nurse.id}))
         .await
         .assert_problem(403);
 
@@ -642,7 +531,7 @@ async fn reassignment_review_flags_and_stale_versions() {
     let unassigned = app.patch(&url, &gp, json!({"psychiatrist_id": null})).await;
     unassigned.assert_status(200);
     assert!(unassigned.body["psychiatrist_id"].is_null());
-    assert_eq!(unassigned.body["nurse_id"], second_nurse.as_str());
+    assert_eq!(unassigned.body["nurse_id"], second_nurse.id.as_str());
 
     let timeline = app.get(&format!("{url}/timeline"), &nurse).await;
     assert_eq!(
@@ -659,10 +548,9 @@ async fn reassignment_review_flags_and_stale_versions() {
 
 #[actix_web::test]
 async fn retries_with_an_idempotency_key_do_nothing_twice() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, nurse, _) = c.tokens().await;
-    let patient = c.patient(&gp, "DOS-1").await;
+    let app = TestApp::new().await;
+    let Team { gp, nurse, .. } = app.team().await;
+    let patient = app.patient_of(&gp).await;
     let referral = |key: &str, note: &str| {
         TestRequest::post()
             .uri("/api/v1/cases")
@@ -739,25 +627,15 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
 
 #[actix_web::test]
 async fn practice_software_refers_in_the_name_of_a_gp_of_the_practice() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let admin = app.token("admin@example.fr").await;
-    let (gp, _, _) = c.tokens().await;
-    let created = app
-        .post(
-            "/api/v1/api-clients",
-            Some(&admin),
-            json!({"practice_id": c.practice, "name": "Logiciel métier"}),
-        )
-        .await;
-    created.assert_status(201);
-    let grant = json!({"grant_type": "client_credentials",
-        "client_id": created.body["id"], "client_secret": created.body["client_secret"]});
-    let software = app.post("/api/v1/auth/token", None, grant).await.body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let patient = c.patient(&software, "DOS-9").await;
+    let app = TestApp::new().await;
+    let Team {
+        practice,
+        gp,
+        nurse,
+        ..
+    } = app.team().await;
+    let software = app.api_client_of(&practice).await;
+    let patient = app.patient_of(&software).await;
     let referral = |gp_id: Option<&str>| {
         let mut body = json!({
             "patient_id": patient, "program": "sesame", "indications": ["depression"],
@@ -776,19 +654,15 @@ async fn practice_software_refers_in_the_name_of_a_gp_of_the_practice() {
     unnamed.assert_problem(422);
     assert_eq!(unnamed.field_errors(), vec!["referring_gp_id"]);
     // A nurse is not a referring GP.
-    app.post(
-        "/api/v1/cases",
-        Some(&software),
-        referral(Some(&c.nurse_id)),
-    )
-    .await
-    .assert_problem(422);
+    app.post("/api/v1/cases", Some(&software), referral(Some(&nurse.id)))
+        .await
+        .assert_problem(422);
 
     let referred = app
-        .post("/api/v1/cases", Some(&software), referral(Some(&c.gp_id)))
+        .post("/api/v1/cases", Some(&software), referral(Some(&gp.id)))
         .await;
     referred.assert_status(201);
-    assert_eq!(referred.body["referring_gp_id"], c.gp_id.as_str());
+    assert_eq!(referred.body["referring_gp_id"], gp.id.as_str());
     let read = app
         .get(
             &format!("/api/v1/cases/{}", referred.body["id"].as_str().unwrap()),
@@ -796,5 +670,5 @@ async fn practice_software_refers_in_the_name_of_a_gp_of_the_practice() {
         )
         .await;
     read.assert_status(200);
-    assert_eq!(read.body["referring_gp_id"], c.gp_id.as_str());
+    assert_eq!(read.body["referring_gp_id"], gp.id.as_str());
 }

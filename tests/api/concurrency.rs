@@ -4,24 +4,23 @@
 use actix_web::test::TestRequest;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use sesame::domain::account::Role;
+use sesame::domain::pathway::Phase;
 
-use crate::cases::Clinic;
-use crate::common::{Resp, bearer};
+use crate::common::{Bearer, Resp, Team, TestApp, bearer};
 
 /// Sends `bodies` as PATCHes of `url`, all at once, each with `If-Match: "version"`.
 async fn patches_at_once(
-    c: &Clinic,
+    app: &TestApp,
     url: &str,
-    token: &str,
+    who: &impl Bearer,
     version: &str,
     bodies: Vec<Value>,
 ) -> Vec<Resp> {
     join_all(bodies.into_iter().map(|body| {
-        c.app.send(
+        app.send(
             TestRequest::patch()
                 .uri(url)
-                .insert_header(bearer(token))
+                .insert_header(bearer(who))
                 .insert_header(("If-Match", format!("\"{version}\"")))
                 .set_json(body),
         )
@@ -31,11 +30,11 @@ async fn patches_at_once(
 
 /// Exactly one of the two answers is 200 and the other a 412 problem; the stored version moved
 /// by one.
-async fn one_wins(c: &Clinic, what: &str, url: &str, token: &str, bodies: Vec<Value>) {
-    let before = c.app.get(url, token).await;
+async fn one_wins(app: &TestApp, what: &str, url: &str, who: &impl Bearer, bodies: Vec<Value>) {
+    let before = app.get(url, who).await;
     before.assert_status(200);
     let version = before.body["version"].as_i64().expect("a version");
-    let answers = patches_at_once(c, url, token, &version.to_string(), bodies).await;
+    let answers = patches_at_once(app, url, who, &version.to_string(), bodies).await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, vec![200, 412], "{what}: {statuses:?}");
@@ -43,20 +42,24 @@ async fn one_wins(c: &Clinic, what: &str, url: &str, token: &str, bodies: Vec<Va
         .iter()
         .find(|r| r.status.as_u16() == 412)
         .map(|r| r.assert_problem(412));
-    let after = c.app.get(url, token).await;
+    let after = app.get(url, who).await;
     assert_eq!(after.body["version"], version + 1, "{what}");
 }
 
 #[actix_web::test]
 async fn two_patches_with_the_same_if_match_one_wins() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let admin = app.token("admin@example.fr").await;
-    let (gp, _, _) = c.tokens().await;
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let Team {
+        practice,
+        gp,
+        nurse,
+        psy,
+    } = app.team().await;
 
-    let patient = c.patient(&gp, "DOS-1").await;
+    let patient = app.patient_of(&gp).await;
     one_wins(
-        &c,
+        &app,
         "patient",
         &format!("/api/v1/patients/{patient}"),
         &gp,
@@ -67,56 +70,48 @@ async fn two_patches_with_the_same_if_match_one_wins() {
     )
     .await;
 
-    let user = app
-        .user("other@example.fr", Role::Nurse, &[&c.practice])
-        .await;
+    let user = app.nurse_of(&practice).await;
     one_wins(
-        &c,
+        &app,
         "user",
-        &format!("/api/v1/users/{user}"),
+        &format!("/api/v1/users/{}", user.id),
         &admin,
         vec![json!({"name": "Claire A"}), json!({"name": "Claire B"})],
     )
     .await;
 
     one_wins(
-        &c,
+        &app,
         "practice",
-        &format!("/api/v1/practices/{}", c.practice),
+        &format!("/api/v1/practices/{practice}"),
         &admin,
         vec![json!({"name": "Cabinet A"}), json!({"name": "Cabinet B"})],
     )
     .await;
 
-    let client = app
-        .post(
-            "/api/v1/api-clients",
-            Some(&admin),
-            json!({"practice_id": c.practice, "name": "Logiciel"}),
-        )
-        .await;
-    client.assert_status(201);
-    let client = client.body["id"].as_str().unwrap().to_owned();
+    let client = app.api_client_of(&practice).await;
     one_wins(
-        &c,
+        &app,
         "API client",
-        &format!("/api/v1/api-clients/{client}"),
+        &format!("/api/v1/api-clients/{}", client.id),
         &admin,
         vec![json!({"name": "Logiciel A"}), json!({"name": "Logiciel B"})],
     )
     .await;
 
-    let case = c.refer(&gp, &patient).await;
-    case.assert_status(201);
-    let case = case.body["id"].as_str().unwrap().to_owned();
+    let case = app
+        .case_in(Phase::Referred)
+        .of(&patient)
+        .referred_by(&gp)
+        .await;
     one_wins(
-        &c,
+        &app,
         "case",
-        &format!("/api/v1/cases/{case}"),
+        &case.url(),
         &gp,
         vec![
-            json!({"nurse_id": c.nurse_id}),
-            json!({"psychiatrist_id": c.psychiatrist_id}),
+            json!({"nurse_id": nurse.id}),
+            json!({"psychiatrist_id": psy.id}),
         ],
     )
     .await;
@@ -124,24 +119,13 @@ async fn two_patches_with_the_same_if_match_one_wins() {
 
 #[actix_web::test]
 async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, _, _) = c.tokens().await;
-    let patient = c.patient(&gp, "DOS-1").await;
-    let case = c.refer(&gp, &patient).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("/api/v1/cases/{case}");
+    let app = TestApp::new().await;
+    let Team { gp, mut nurse, .. } = app.team().await;
+    let case = app.case_in(Phase::Referred).referred_by(&gp).await;
+    let url = case.url();
     app.clock.advance(chrono::Duration::days(3));
-    let nurse = app.token("nurse@example.fr").await;
-    app.post(
-        &format!("{url}/assessment"),
-        Some(&nurse),
-        json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
-    )
-    .await
-    .assert_status(200);
+    app.renew(&mut nurse).await;
+    app.assess(&case, &nurse).await;
     let version = app.get(&url, &nurse).await.body["version"]
         .as_i64()
         .unwrap();
@@ -176,40 +160,18 @@ async fn sixteen_contacts_at_once_without_if_match_all_succeed() {
 
 #[actix_web::test]
 async fn two_moves_of_one_tele_expertise_request_at_once_one_wins() {
-    let c = Clinic::new().await;
-    let app = &c.app;
-    let (gp, nurse, psy) = c.tokens().await;
-    let patient = c.patient(&gp, "DOS-1").await;
-    let case = c.refer(&gp, &patient).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/api/v1/cases/{case}/assessment"),
-        Some(&nurse),
-        json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 0], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
-    )
-    .await
-    .assert_status(200);
+    let app = TestApp::new().await;
+    let team = app.team().await;
+    let case = app.case_in(Phase::Active).team(&team).await;
     // Two accepts at once: the second to take the row finds it accepted (409), where both used
     // to read "requested" and one got a 412 nobody asked for.
-    let asked = app
-        .post(
-            &format!("/api/v1/cases/{case}/tele-expertise"),
-            Some(&nurse),
-            json!({"expert_id": c.psychiatrist_id, "question": "Et le sommeil ?",
-                   "urgency": "routine", "patient_consent": true}),
-        )
-        .await;
-    asked.assert_status(201);
-    let accept = format!(
-        "/api/v1/tele-expertise/{}/accept",
-        asked.body["id"].as_str().unwrap()
-    );
-    let answers = join_all((0..2).map(|_| app.post(&accept, Some(&psy), json!({})))).await;
+    let asked = app.tele_expertise(&case, &team.nurse, &team.psy).await;
+    let accept = format!("/api/v1/tele-expertise/{asked}/accept");
+    let psy = &team.psy.token;
+    let answers = join_all((0..2).map(|_| app.post(&accept, Some(psy), json!({})))).await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, vec![200, 409]);
-    let read = app.get(&accept.replace("/accept", ""), &psy).await;
+    let read = app.get(&accept.replace("/accept", ""), psy).await;
     assert_eq!(read.body["version"], 2, "one move: {}", read.text);
 }

@@ -246,7 +246,8 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
 #[actix_web::test]
 async fn the_first_admin_is_made_on_the_command_line() {
     let db = TestDatabase::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+    let mut child = db
+        .sesame()
         .args([
             "user",
             "create",
@@ -258,12 +259,6 @@ async fn the_first_admin_is_made_on_the_command_line() {
             "admin",
             "--password-stdin",
         ])
-        .env("DATABASE_URL", db.env_url())
-        .env("SESAME_DATA_DIR", db.data_dir())
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(crate::common::SECRET).into_owned(),
-        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,22 +1,13 @@
 //! `sesame demo seed`: the command fills a database that the API then serves consistently, and
 //! the same seed gives the same population.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::common::{SECRET, TestApp, TestDatabase};
+use crate::common::{TestApp, TestDatabase};
 
 fn seed(db: &TestDatabase, patients: &str, seed: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sesame"))
+    db.sesame()
         .args(["demo", "seed", "--patients", patients, "--seed", seed])
-        .env("DATABASE_URL", db.env_url())
-        .env("SESAME_DATA_DIR", db.data_dir())
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(SECRET).into_owned(),
-        )
-        .env("SESAME_LOG", "warn")
         .output()
         .expect("run sesame")
 }
@@ -100,7 +91,7 @@ async fn a_seeded_database_is_served_and_the_seed_is_deterministic() {
 async fn a_database_holding_real_data_is_never_seeded() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    app.practice(&admin, "Cabinet réel").await;
+    app.practice_named("Cabinet réel").await;
     let out = seed(app.database(), "10", "1");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

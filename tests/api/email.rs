@@ -3,74 +3,48 @@
 
 use chrono::Duration;
 use serde_json::json;
-use sesame::domain::account::Role;
+use sesame::domain::pathway::Phase;
 use sesame::email::content::FORBIDDEN_WORDS;
 use sesame::outbox::sender::{PassReport, Sender};
 
-use crate::common::TestApp;
+use crate::common::{Account, Case, TestApp};
 use crate::smtp::{Received, SmtpServer};
 
-struct Team {
-    app: TestApp,
-    gp: String,
-    nurse: String,
-    admin: String,
-}
-
-async fn team(smtp: &SmtpServer) -> Team {
-    let url = smtp.url();
-    let app = TestApp::with(move |s| {
-        s.smtp_url = Some(sesame::config::Secret(url.into_bytes()));
+/// An app mailing to `smtp` with links to its public address, with a GP and a nurse of one
+/// practice; the nurse reads English.
+async fn clinic_mailing_to(smtp: &SmtpServer) -> (TestApp, Account, Account) {
+    let app = TestApp::with(|s| {
+        smtp.configure(s);
         s.public_url = "https://sesame.example.fr".to_owned();
         s.outbox_max_attempts = 3;
     })
     .await;
-    let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
-    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
-    let nurse_id = app
-        .user("nurse@example.fr", Role::Nurse, &[&practice])
-        .await;
-    // The nurse reads English.
+    let practice = app.practice().await;
+    let gp = app.gp_of(&practice).await;
+    let nurse = app.nurse_of(&practice).await;
     app.patch(
-        &format!("/api/v1/users/{nurse_id}"),
-        &admin,
+        &format!("/api/v1/users/{}", nurse.id),
+        &app.admin().await,
         json!({"locale": "en"}),
     )
     .await
     .assert_status(200);
-    Team {
-        gp: app.token("gp@example.fr").await,
-        nurse: app.token("nurse@example.fr").await,
-        admin,
-        app,
-    }
+    (app, gp, nurse)
 }
 
 /// A referral whose screening PHQ-9 answers item 9 above 0.
-async fn refer_with_alert(t: &Team, external_id: &str) -> String {
-    let patient = t
-        .app
-        .post(
-            "/api/v1/patients",
-            Some(&t.gp),
-            json!({"external_id": external_id, "family_name": "Zéphyrin", "given_names": "Anatole",
-                   "birth_date": "1975-03-09", "sex": "M", "consent": "informed"}),
-        )
+async fn refer_with_alert(app: &TestApp, gp: &Account) -> Case {
+    let patient = app
+        .patient_of(gp)
+        .named("Zéphyrin", "Anatole")
+        .born("1975-03-09")
+        .sex("M")
         .await;
-    patient.assert_status(201);
-    let case = t
-        .app
-        .post(
-            "/api/v1/cases",
-            Some(&t.gp),
-            json!({"patient_id": patient.body["id"], "program": "sesame",
-                   "indications": ["depression"],
-                   "screening": {"phq9": [3, 3, 2, 2, 2, 2, 1, 1, 2]}}),
-        )
-        .await;
-    case.assert_status(201);
-    case.body["id"].as_str().unwrap().to_owned()
+    app.case_in(Phase::Referred)
+        .of(&patient)
+        .referred_by(gp)
+        .with_safety_alert()
+        .await
 }
 
 /// No name, score, instrument or forbidden word in anything a server received.
@@ -97,9 +71,9 @@ fn assert_clean(messages: &[Received]) {
 #[actix_web::test]
 async fn a_safety_alert_reaches_the_gp_and_the_nurse_once_in_their_language() {
     let smtp = SmtpServer::start();
-    let t = team(&smtp).await;
-    let case = refer_with_alert(&t, "DOS-1").await;
-    let sender = Sender::new(t.app.state.clone()).unwrap();
+    let (app, gp, nurse) = clinic_mailing_to(&smtp).await;
+    let case = refer_with_alert(&app, &gp).await;
+    let sender = Sender::new(app.state.clone()).unwrap();
     let pass = sender.run_once().await.unwrap();
     assert_eq!(
         pass,
@@ -115,37 +89,35 @@ async fn a_safety_alert_reaches_the_gp_and_the_nurse_once_in_their_language() {
     let mut messages = smtp.messages();
     messages.sort_by(|a, b| a.to.cmp(&b.to));
     assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].to, "gp@example.fr");
+    assert_eq!(messages[0].to, gp.email);
     assert_eq!(
         messages[0].subject,
         "Sésame : un dossier demande votre attention"
     );
-    assert_eq!(messages[1].to, "nurse@example.fr");
+    assert_eq!(messages[1].to, nurse.email);
     assert_eq!(messages[1].subject, "Sésame: a case needs your attention");
     assert!(messages[1].text.contains(&format!("/cases/{case}")));
     assert_ne!(messages[0].message_id, messages[1].message_id);
     assert_clean(&messages);
 
     // The admin sees them as sent.
-    let sent = t.app.get("/api/v1/outbox?status=sent", &t.admin).await;
+    let admin = app.admin().await;
+    let sent = app.get("/api/v1/outbox?status=sent", &admin).await;
     sent.assert_status(200);
     assert_eq!(sent.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(sent.body["items"][0]["kind"], "case_attention");
-    t.app
-        .get("/api/v1/outbox", &t.nurse)
-        .await
-        .assert_problem(403);
+    app.get("/api/v1/outbox", &nurse).await.assert_problem(403);
 }
 
 #[actix_web::test]
 async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_once() {
     let mut smtp = SmtpServer::start();
-    let t = team(&smtp).await;
+    let (app, gp, _) = clinic_mailing_to(&smtp).await;
     smtp.stop();
     // The referral commits although no email can leave.
-    refer_with_alert(&t, "DOS-1").await;
-    refer_with_alert(&t, "DOS-2").await;
-    let sender = Sender::new(t.app.state.clone()).unwrap();
+    refer_with_alert(&app, &gp).await;
+    refer_with_alert(&app, &gp).await;
+    let sender = Sender::new(app.state.clone()).unwrap();
     let pass = sender.run_once().await.unwrap();
     assert_eq!(
         pass,
@@ -155,7 +127,8 @@ async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_o
             failed: 0
         }
     );
-    let waiting = t.app.get("/api/v1/outbox?status=pending", &t.admin).await;
+    let admin = app.admin().await;
+    let waiting = app.get("/api/v1/outbox?status=pending", &admin).await;
     let items = waiting.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
     assert!(
@@ -168,7 +141,7 @@ async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_o
     assert_eq!(sender.run_once().await.unwrap(), PassReport::default());
 
     smtp.resume();
-    t.app.clock.advance(Duration::seconds(31));
+    app.clock.advance(Duration::seconds(31));
     let pass = sender.run_once().await.unwrap();
     assert_eq!(pass.sent, 4);
     assert_eq!(sender.run_once().await.unwrap(), PassReport::default());
@@ -180,16 +153,17 @@ async fn with_the_smtp_server_down_events_commit_and_messages_wait_then_arrive_o
 #[actix_web::test]
 async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_retried() {
     let mut smtp = SmtpServer::start();
-    let t = team(&smtp).await;
+    let (app, gp, _) = clinic_mailing_to(&smtp).await;
     smtp.stop();
-    refer_with_alert(&t, "DOS-1").await;
-    let sender = Sender::new(t.app.state.clone()).unwrap();
+    refer_with_alert(&app, &gp).await;
+    let sender = Sender::new(app.state.clone()).unwrap();
     // Three attempts (the setting), 30 s then 60 s apart.
     for wait in [0, 31, 61] {
-        t.app.clock.advance(Duration::seconds(wait));
+        app.clock.advance(Duration::seconds(wait));
         sender.run_once().await.unwrap();
     }
-    let failed = t.app.get("/api/v1/outbox?status=failed", &t.admin).await;
+    let admin = app.admin().await;
+    let failed = app.get("/api/v1/outbox?status=failed", &admin).await;
     let items = failed.body["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["attempts"], 3);
@@ -197,24 +171,22 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
 
     smtp.resume();
     let id = items[0]["id"].as_str().unwrap();
-    let retried = t
-        .app
+    let retried = app
         .post(
             &format!("/api/v1/outbox/{id}/retry"),
-            Some(&t.admin),
+            Some(&admin),
             json!({}),
         )
         .await;
     retried.assert_status(200);
     assert_eq!(retried.body["status"], "pending");
-    t.app
-        .post(
-            &format!("/api/v1/outbox/{id}/retry"),
-            Some(&t.admin),
-            json!({}),
-        )
-        .await
-        .assert_problem(409);
+    app.post(
+        &format!("/api/v1/outbox/{id}/retry"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .assert_problem(409);
     assert_eq!(sender.run_once().await.unwrap().sent, 1);
     assert_eq!(smtp.messages().len(), 1);
 }
@@ -222,41 +194,32 @@ async fn a_message_failing_every_attempt_is_failed_with_the_error_and_can_be_ret
 #[actix_web::test]
 async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinical() {
     let smtp = SmtpServer::start();
-    let t = team(&smtp).await;
-    let app = &t.app;
+    let (app, gp, nurse) = clinic_mailing_to(&smtp).await;
     // A nurse of another practice, with nothing to do, gets no digest.
-    let elsewhere = app.practice(&t.admin, "MSP des Lilas").await;
-    app.user("idle@example.fr", Role::Nurse, &[&elsewhere])
-        .await;
+    let elsewhere = app.practice_named("MSP des Lilas").await;
+    let idle = app.nurse_of(&elsewhere).await;
 
     // One referral with an alert, assessed at once; another waiting for its assessment.
-    let alerted = refer_with_alert(&t, "DOS-1").await;
-    refer_with_alert(&t, "DOS-2").await;
+    let alerted = refer_with_alert(&app, &gp).await;
+    refer_with_alert(&app, &gp).await;
     app.post(
         &format!("/api/v1/cases/{alerted}/assessment"),
-        Some(&t.nurse),
+        Some(&nurse),
         json!({"phq9": [2, 2, 2, 2, 2, 2, 1, 1, 1], "gad7": [2, 2, 2, 2, 1, 1, 1], "care_plan": "Suivi."}),
     )
     .await
     .assert_status(200);
     // The patient gave an email: the contact planned for tomorrow (Paris) gets a reminder.
-    let patient = app
-        .get(&format!("/api/v1/cases/{alerted}"), &t.gp)
-        .await
-        .body["patient_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     app.patch(
-        &format!("/api/v1/patients/{patient}"),
-        &t.gp,
+        &format!("/api/v1/patients/{}", alerted.patient),
+        &gp,
         json!({"email": "anatole.z@example.org"}),
     )
     .await
     .assert_status(200);
     app.post(
         &format!("/api/v1/cases/{alerted}/contacts"),
-        Some(&t.nurse),
+        Some(&nurse),
         json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "phone", "outcome": "completed",
                "phq9": [2, 2, 2, 2, 2, 1, 1, 1, 0], "next_planned_at": "2026-11-24T13:00:00Z"}),
     )
@@ -301,7 +264,7 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
         .into_iter()
         .filter(|m| m.subject == "Sésame: your day, Sunday 13 December 2026")
         .collect();
-    assert_eq!(digest[0].to, "nurse@example.fr");
+    assert_eq!(digest[0].to, nurse.email);
     assert!(
         digest[0].text.contains("1 follow-up overdue"),
         "{}",
@@ -322,7 +285,7 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
         "{}",
         reminder[0].text
     );
-    assert!(!messages.iter().any(|m| m.to == "idle@example.fr"));
+    assert!(!messages.iter().any(|m| m.to == idle.email));
     // Alerts (two referrals and the assessment, each to the GP and the nurse), two digests, the
     // reminder: every one exactly once, every one clean.
     assert_eq!(messages.len(), 9);
@@ -332,26 +295,18 @@ async fn a_full_pathway_run_mails_digests_and_reminders_once_and_nothing_clinica
 #[actix_web::test]
 async fn without_smtp_messages_are_written_as_eml_files_in_the_data_directory() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
-    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
-    app.user("nurse@example.fr", Role::Nurse, &[&practice])
-        .await;
-    let t = Team {
-        gp: app.token("gp@example.fr").await,
-        nurse: String::new(),
-        admin,
-        app,
-    };
-    refer_with_alert(&t, "DOS-1").await;
-    let sender = Sender::new(t.app.state.clone()).unwrap();
+    let practice = app.practice().await;
+    let gp = app.gp_of(&practice).await;
+    app.nurse_of(&practice).await;
+    refer_with_alert(&app, &gp).await;
+    let sender = Sender::new(app.state.clone()).unwrap();
     assert!(
         sender.describe().contains("outbox-mail"),
         "{}",
         sender.describe()
     );
     assert_eq!(sender.run_once().await.unwrap().sent, 2);
-    let folder = t.app.database().data_dir().join("outbox-mail");
+    let folder = app.database().data_dir().join("outbox-mail");
     let files: Vec<_> = std::fs::read_dir(&folder)
         .unwrap()
         .filter_map(Result::ok)

@@ -194,7 +194,7 @@ fn assert_field(resp: &crate::common::Resp, status: u16, field: &str, fragment: 
 #[actix_web::test]
 async fn wrong_types_in_bodies_name_the_field_and_what_was_expected() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
+    let admin = app.admin().await.token;
     // The body is read before anything is looked up: no case needs to exist.
     let contacts = "/api/v1/cases/01a20000-0000-7000-8000-000000000000/contacts";
     let contact = |changes: serde_json::Value| {
@@ -325,7 +325,7 @@ async fn wrong_types_in_bodies_name_the_field_and_what_was_expected() {
 #[actix_web::test]
 async fn query_parameters_are_named_and_unknown_ones_refused() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
+    let admin = app.admin().await.token;
     let resp = app.get("/api/v1/practices?limit=-1", &admin).await;
     assert_field(&resp, 400, "limit", "expected a whole number from 1 to 200");
     assert!(!resp.text.contains("invalid digit"), "{}", resp.text);

@@ -60,7 +60,7 @@ async fn admins_create_list_and_change_practices() {
     fresh.assert_status(200);
     assert_eq!(fresh.body["active"], false);
 
-    let other = app.practice(&admin, "Cabinet Voltaire").await;
+    let other = app.practice().await;
     let page = app.get("/api/v1/practices?limit=1", &admin).await;
     page.assert_status(200);
     assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
@@ -69,7 +69,7 @@ async fn admins_create_list_and_change_practices() {
     let next = app
         .get(&format!("/api/v1/practices?limit=1&after={cursor}"), &admin)
         .await;
-    assert_eq!(next.body["items"][0]["id"], other.as_str());
+    assert_eq!(next.body["items"][0]["id"], other.id.as_str());
     assert_eq!(next.body["next_cursor"], serde_json::Value::Null);
 
     let inactive = app.get("/api/v1/practices?active=false", &admin).await;
@@ -77,17 +77,15 @@ async fn admins_create_list_and_change_practices() {
     let by_region = app
         .get("/api/v1/practices?region=Grand%20Est", &admin)
         .await;
-    assert_eq!(by_region.body["items"][0]["id"], other.as_str());
+    assert_eq!(by_region.body["items"][0]["id"], other.id.as_str());
 }
 
 #[actix_web::test]
 async fn people_see_only_their_own_practices() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let mine = app.practice(&admin, "Cabinet Voltaire").await;
-    let theirs = app.practice(&admin, "MSP des Lilas").await;
-    app.user("nurse@example.fr", Role::Nurse, &[&mine]).await;
-    let nurse = app.token("nurse@example.fr").await;
+    let mine = app.practice().await;
+    let theirs = app.practice_named("MSP des Lilas").await;
+    let nurse = app.nurse_of(&mine).await.token;
 
     let list = app.get("/api/v1/practices", &nurse).await;
     list.assert_status(200);
@@ -97,7 +95,7 @@ async fn people_see_only_their_own_practices() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec![mine.as_str()]);
+    assert_eq!(ids, vec![mine.id.as_str()]);
     app.get(&format!("/api/v1/practices/{mine}"), &nurse)
         .await
         .assert_status(200);
@@ -126,7 +124,7 @@ async fn people_see_only_their_own_practices() {
 async fn admins_manage_accounts() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
+    let practice = app.practice().await;
     let body = json!({
         "email": " Dr.Martin@Example.fr ", "name": "Dr Martin", "role": "gp",
         "practice_ids": [practice], "locale": "en", "password": crate::common::PASSWORD
@@ -259,16 +257,11 @@ async fn an_admin_cannot_lock_themselves_out() {
 #[actix_web::test]
 async fn coordinators_read_the_accounts_of_their_practices_only() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let mine = app.practice(&admin, "Cabinet Voltaire").await;
-    let theirs = app.practice(&admin, "MSP des Lilas").await;
-    app.user("coord@example.fr", Role::Coordinator, &[&mine])
-        .await;
-    let colleague = app
-        .user("gp1@example.fr", Role::Gp, &[&mine, &theirs])
-        .await;
-    let stranger = app.user("gp2@example.fr", Role::Gp, &[&theirs]).await;
-    let coordinator = app.token("coord@example.fr").await;
+    let mine = app.practice().await;
+    let theirs = app.practice_named("MSP des Lilas").await;
+    let coordinator = app.coordinator_of(&mine).await;
+    let colleague = app.account(Role::Gp, &[&mine, &theirs]).await;
+    let stranger = app.gp_of(&theirs).await;
 
     let list = app.get("/api/v1/users", &coordinator).await;
     list.assert_status(200);
@@ -279,11 +272,13 @@ async fn coordinators_read_the_accounts_of_their_practices_only() {
         .map(|u| u["email"].as_str().unwrap())
         .collect();
     emails.sort_unstable();
-    assert_eq!(emails, vec!["coord@example.fr", "gp1@example.fr"]);
-    app.get(&format!("/api/v1/users/{colleague}"), &coordinator)
+    let mut expected = vec![coordinator.email.as_str(), colleague.email.as_str()];
+    expected.sort_unstable();
+    assert_eq!(emails, expected);
+    app.get(&format!("/api/v1/users/{}", colleague.id), &coordinator)
         .await
         .assert_status(200);
-    app.get(&format!("/api/v1/users/{stranger}"), &coordinator)
+    app.get(&format!("/api/v1/users/{}", stranger.id), &coordinator)
         .await
         .assert_problem(404);
     app.post(
@@ -294,7 +289,7 @@ async fn coordinators_read_the_accounts_of_their_practices_only() {
     .await
     .assert_problem(403);
 
-    let gp = app.token("gp2@example.fr").await;
+    let gp = stranger.token;
     app.get("/api/v1/users", &gp).await.assert_problem(403);
     app.get("/api/v1/api-clients", &gp)
         .await

@@ -2,35 +2,23 @@
 //! deliver a burst exactly once; a process killed while sending loses nothing.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use sesame::domain::account::Role;
+use sesame::domain::pathway::Phase;
 
-use crate::common::{SECRET, TestApp, TestDatabase};
+use crate::common::{Account, TestApp, TestDatabase, free_port};
 use crate::smtp::SmtpServer;
 
 fn serve(db: &TestDatabase, smtp: &SmtpServer, lease_secs: u32) -> Child {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    Command::new(env!("CARGO_BIN_EXE_sesame"))
+    let port = free_port();
+    db.sesame()
         .arg("serve")
-        .env("DATABASE_URL", db.env_url())
-        .env("SESAME_DATA_DIR", db.data_dir())
         .env("SESAME_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(SECRET).into_owned(),
-        )
         .env("SESAME_SMTP_URL", smtp.url())
         .env("SESAME_OUTBOX_POLL_MS", "50")
         .env("SESAME_OUTBOX_LEASE_SECS", lease_secs.to_string())
         .env("SESAME_WORKERS", "1")
-        .env("SESAME_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -55,39 +43,24 @@ fn wait_for(smtp: &SmtpServer, count: usize) -> HashMap<String, usize> {
     }
 }
 
-/// An app on `db` with a GP and a nurse; `alerts` referrals whose screening raises a safety alert
-/// (two messages each: the GP and the nurse).
-async fn burst(app: &TestApp, gp: &str, from: usize, alerts: usize) {
-    for n in from..from + alerts {
-        let patient = app
-            .post(
-                "/api/v1/patients",
-                Some(gp),
-                json!({"external_id": format!("B-{n}"), "family_name": "Roux", "given_names": "Jo",
-                       "birth_date": "1970-01-01", "sex": "F", "consent": "informed"}),
-            )
-            .await;
-        patient.assert_status(201);
-        app.post(
-            "/api/v1/cases",
-            Some(gp),
-            json!({"patient_id": patient.body["id"], "program": "sesame", "indications": ["anxiety"],
-                   "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 1]}}),
-        )
-        .await
-        .assert_status(201);
-    }
+/// An app on `db` with a GP and a nurse of one practice: the GP.
+async fn clinic(db: TestDatabase) -> (TestApp, Account) {
+    let app = TestApp::on(db).await;
+    let practice = app.practice().await;
+    let gp = app.gp_of(&practice).await;
+    app.nurse_of(&practice).await;
+    (app, gp)
 }
 
-async fn clinic(db: TestDatabase) -> (TestApp, String) {
-    let app = TestApp::on(db).await;
-    let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
-    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
-    app.user("nurse@example.fr", Role::Nurse, &[&practice])
-        .await;
-    let gp = app.token("gp@example.fr").await;
-    (app, gp)
+/// `alerts` referrals whose screening raises a safety alert (two messages each: the GP and the
+/// nurse).
+async fn burst(app: &TestApp, gp: &Account, alerts: usize) {
+    for _ in 0..alerts {
+        app.case_in(Phase::Referred)
+            .referred_by(gp)
+            .with_safety_alert()
+            .await;
+    }
 }
 
 #[actix_web::test]
@@ -97,7 +70,7 @@ async fn two_servers_on_one_database_deliver_a_burst_exactly_once() {
     let mut servers = [serve(&db, &smtp, 300), serve(&db, &smtp, 300)];
     let (app, gp) = clinic(db).await;
     // The burst arrives while both senders poll.
-    burst(&app, &gp, 0, 40).await;
+    burst(&app, &gp, 40).await;
     let copies = wait_for(&smtp, 80);
     for server in &mut servers {
         let _ = server.kill();
@@ -118,7 +91,7 @@ async fn a_server_killed_while_sending_loses_nothing() {
     let smtp = SmtpServer::start();
     let db = TestDatabase::new();
     let (app, gp) = clinic(db).await;
-    burst(&app, &gp, 0, 60).await;
+    burst(&app, &gp, 60).await;
     // Kill the first sender as soon as it has started delivering.
     let mut first = serve(app.database(), &smtp, 10);
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -1,44 +1,39 @@
 use serde_json::json;
-use sesame::domain::account::Role;
 
-use crate::common::TestApp;
+use crate::common::{Account, Making, Patient, TestApp};
 
-fn patient(external_id: &str) -> serde_json::Value {
-    json!({
-        "external_id": external_id, "family_name": "Durand", "given_names": "Claire",
-        "birth_date": "1979-04-12", "sex": "F", "email": "Claire.Durand@example.fr",
-        "ins": "2 69 02 99 341 732 85", "consent": "informed"
-    })
+/// Claire Durand, with an email and a provisional INS, registered by `gp`.
+fn claire<'a>(app: &'a TestApp, gp: &Account, external_id: &str) -> Making<'a, Patient> {
+    app.patient_of(gp)
+        .external_id(external_id)
+        .named("Durand", "Claire")
+        .born("1979-04-12")
+        .email("Claire.Durand@example.fr")
+        .ins("2 69 02 99 341 732 85")
 }
 
 #[actix_web::test]
 async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
     let app = TestApp::new().await;
     let admin = app.admin().await;
-    let mine = app.practice(&admin, "Cabinet Voltaire").await;
-    let theirs = app.practice(&admin, "MSP des Lilas").await;
-    app.user("gp@example.fr", Role::Gp, &[&mine]).await;
-    app.user("nurse@example.fr", Role::Nurse, &[&mine]).await;
-    app.user("other-gp@example.fr", Role::Gp, &[&theirs]).await;
-    let gp = app.token("gp@example.fr").await;
+    let mine = app.practice().await;
+    let theirs = app.practice_named("MSP des Lilas").await;
+    let gp = app.gp_of(&mine).await;
+    let nurse = app.nurse_of(&mine).await.token;
+    let other = app.gp_of(&theirs).await.token;
 
     // One practice: it need not be named.
-    let created = app
-        .post("/api/v1/patients", Some(&gp), patient("DOS-1"))
-        .await;
+    let created = claire(&app, &gp, "DOS-1").send().await;
     created.assert_status(201);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(created.body["practice_id"], mine.as_str());
+    assert_eq!(created.body["practice_id"], mine.id.as_str());
     assert_eq!(created.body["ins"], "269029934173285");
     assert_eq!(created.body["ins_status"], "provisional");
     assert_eq!(created.body["email"], "claire.durand@example.fr");
     assert_eq!(created.body["consent"]["status"], "informed");
 
-    app.post("/api/v1/patients", Some(&gp), patient("DOS-1"))
-        .await
-        .assert_problem(409);
+    claire(&app, &gp, "DOS-1").send().await.assert_problem(409);
 
-    let nurse = app.token("nurse@example.fr").await;
     app.get(&format!("/api/v1/patients/{id}"), &nurse)
         .await
         .assert_status(200);
@@ -63,7 +58,6 @@ async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
     assert_eq!(changed.body["version"], 2);
 
     // Another practice's GP: not found, and the attempt is on record.
-    let other = app.token("other-gp@example.fr").await;
     app.get(&format!("/api/v1/patients/{id}"), &other)
         .await
         .assert_problem(404);
@@ -108,32 +102,30 @@ async fn gps_register_patients_of_their_practice_and_every_access_is_audited() {
 #[actix_web::test]
 async fn identity_is_checked_field_by_field() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let practice = app.practice(&admin, "Cabinet Voltaire").await;
-    let other = app.practice(&admin, "MSP des Lilas").await;
-    app.user("gp@example.fr", Role::Gp, &[&practice]).await;
-    let gp = app.token("gp@example.fr").await;
+    let practice = app.practice().await;
+    let other = app.practice_named("MSP des Lilas").await;
+    let gp = app.gp_of(&practice).await;
 
-    let mut bad_key = patient("DOS-2");
-    bad_key["ins"] = json!("269029934173286");
-    let resp = app.post("/api/v1/patients", Some(&gp), bad_key).await;
+    let bad_key = claire(&app, &gp, "DOS-2").ins("269029934173286");
+    let resp = bad_key.send().await;
     resp.assert_problem(422);
     assert_eq!(resp.field_errors(), vec!["ins"]);
 
-    let mut future = patient("DOS-3");
-    future["birth_date"] = json!("2027-01-01");
-    let resp = app.post("/api/v1/patients", Some(&gp), future).await;
+    let future = claire(&app, &gp, "DOS-3").born("2027-01-01");
+    let resp = future.send().await;
     resp.assert_problem(422);
     assert_eq!(resp.field_errors(), vec!["birth_date"]);
 
-    let mut elsewhere = patient("DOS-4");
-    elsewhere["practice_id"] = json!(other);
-    app.post("/api/v1/patients", Some(&gp), elsewhere)
-        .await
-        .assert_problem(403);
+    let elsewhere = claire(&app, &gp, "DOS-4").in_practice(&other);
+    elsewhere.send().await.assert_problem(403);
 
     let resp = app
-        .post("/api/v1/patients", Some(&gp), json!({"external_id": "X", "family_name": "", "given_names": "A", "birth_date": "1980-01-01", "sex": "X", "consent": "informed"}))
+        .patient_of(&gp)
+        .external_id("X")
+        .named("", "A")
+        .born("1980-01-01")
+        .sex("X")
+        .send()
         .await;
     resp.assert_problem(422);
 }

@@ -8,27 +8,20 @@
 //! `target/recovery-times.txt`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
 
-use crate::common::{PASSWORD, SECRET, backend};
+use crate::common::{self, PASSWORD, Server, backend, free_port};
 use crate::smtp::SmtpServer;
 
 /// The target the issue sets: requests succeed again this soon after the database is back.
 const RECOVERY_TARGET: Duration = Duration::from_secs(5);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
 
 /// The newest PostgreSQL server binaries installed (`/usr/lib/postgresql/<version>/bin`).
 fn postgres_bin() -> Option<PathBuf> {
@@ -152,32 +145,12 @@ impl Drop for Cluster {
     }
 }
 
-/// A `sesame serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `sesame` on the cluster, logging as `SESAME_TEST_RECOVERY_LOG` says (warnings by default).
 fn sesame(url: &str, data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
-    command
-        .env("DATABASE_URL", url)
-        .env("SESAME_DATA_DIR", data_dir)
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(SECRET).into_owned(),
-        )
-        .env(
-            "SESAME_LOG",
-            std::env::var("SESAME_TEST_RECOVERY_LOG").unwrap_or_else(|_| "warn".to_owned()),
-        );
+    let mut command = common::sesame(url, data_dir);
+    if let Ok(level) = std::env::var("SESAME_TEST_RECOVERY_LOG") {
+        command.env("SESAME_LOG", level);
+    }
     command
 }
 

@@ -16,68 +16,41 @@ use actix_web::test::TestRequest;
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sesame::domain::account::Role;
+use sesame::domain::pathway::{ExitReason, Phase};
 use sha2::Sha256;
 
-use crate::common::{TestApp, bearer};
+use crate::common::{Account, Bearer, Case, Patient, Practice, TestApp, bearer, gad7, phq9};
 
 const PERIOD: &str = "from=2026-12-01&to=2027-03-31";
 const KEY: &str = "a research key of at least 32 characters";
 
-struct Fixture {
+/// The population above, and the people the tests read it as.
+struct Population {
     app: TestApp,
-    admin: String,
-    practice_a: String,
-    practice_b: String,
-    /// Case ids of P1–P7 (index 0–6), then Q1.
-    cases: Vec<String>,
-    patients: Vec<String>,
+    admin: Account,
+    practice_a: Practice,
+    practice_b: Practice,
+    /// P1–P7 (index 0–6), then Q1.
+    cases: Vec<Case>,
+    patients: Vec<Patient>,
+    gp_a: Account,
+    nurse_a: Account,
+    psy_a: Account,
+    coordinator_a: Account,
 }
 
-const NURSE_A: &str = "nurse-a@example.fr";
-const GP_A: &str = "gp-a@example.fr";
-const PSY_A: &str = "psy-a@example.fr";
-const NURSE_B: &str = "nurse-b@example.fr";
-const GP_B: &str = "gp-b@example.fr";
-
-fn items(total: u8, count: usize) -> Value {
-    // Spread the total over the items, 3 at most each.
-    let mut left = total;
-    let answers: Vec<u8> = (0..count)
-        .map(|_| {
-            let a = left.min(3);
-            left -= a;
-            a
-        })
-        .collect();
-    assert_eq!(left, 0);
-    json!(answers)
-}
-
-async fn fixture() -> Fixture {
+async fn population() -> Population {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    let practice_a = app.practice(&admin, "Cabinet A").await;
-    let b = app
-        .post(
-            "/api/v1/practices",
-            Some(&admin),
-            json!({"name": "Cabinet B", "region": "Grand Est"}),
-        )
-        .await;
-    b.assert_status(201);
-    let practice_b = b.body["id"].as_str().unwrap().to_owned();
-    app.user(GP_A, Role::Gp, &[&practice_a]).await;
-    app.user(NURSE_A, Role::Nurse, &[&practice_a]).await;
-    let psy_id = app.user(PSY_A, Role::Psychiatrist, &[&practice_a]).await;
-    app.user(GP_B, Role::Gp, &[&practice_b]).await;
-    app.user(NURSE_B, Role::Nurse, &[&practice_b]).await;
-    app.user("coord-a@example.fr", Role::Coordinator, &[&practice_a])
-        .await;
+    let practice_a = app.practice_named("Cabinet A").await;
+    let practice_b = app.practice_named("Cabinet B").without_network().await;
+    let mut gp_a = app.gp_of(&practice_a).await;
+    let mut nurse_a = app.nurse_of(&practice_a).await;
+    let mut psy_a = app.psychiatrist_of(&practice_a).await;
+    let mut gp_b = app.gp_of(&practice_b).await;
+    let mut nurse_b = app.nurse_of(&practice_b).await;
+    let coordinator_a = app.coordinator_of(&practice_a).await;
 
     // Day 0, 2026-11-23: the patients, and P1–P6 referred.
-    let gp_a = app.token(GP_A).await;
-    let gp_b = app.token(GP_B).await;
     let people = [
         ("P1", "1980-01-01", "F"),
         ("P2", "1990-01-01", "F"),
@@ -91,26 +64,19 @@ async fn fixture() -> Fixture {
     let mut patients = Vec::new();
     for (k, (external, birth, sex)) in people.iter().enumerate() {
         let gp = if k == 7 { &gp_b } else { &gp_a };
-        let p = app
-            .post(
-                "/api/v1/patients",
-                Some(gp),
-                json!({"external_id": external, "family_name": "Durand", "given_names": "Camille",
-                       "birth_date": birth, "sex": sex, "consent": "informed"}),
-            )
-            .await;
-        p.assert_status(201);
-        patients.push(p.body["id"].as_str().unwrap().to_owned());
+        let patient = app
+            .patient_of(gp)
+            .external_id(external)
+            .named("Durand", "Camille")
+            .born(birth)
+            .sex(sex);
+        patients.push(patient.await);
     }
-    let refer = |gp: String, patient: String, body: Value| {
-        let app = &app;
-        async move {
-            let mut body = body;
-            body["patient_id"] = json!(patient);
-            let r = app.post("/api/v1/cases", Some(&gp), body).await;
-            r.assert_status(201);
-            r.body["id"].as_str().unwrap().to_owned()
-        }
+    let refer = |gp: &Account, patient: &Patient, body: Value| {
+        app.case_in(Phase::Referred)
+            .of(patient)
+            .referred_by(gp)
+            .referral(body)
     };
     let depression = json!({"program": "sesame", "indications": ["depression"],
                             "screening": {"phq2": [2, 2]}});
@@ -120,70 +86,52 @@ async fn fixture() -> Fixture {
         if k == 0 {
             body["indications"] = json!(["depression", "anxiety"]);
         }
-        cases.push(refer(gp_a.clone(), patient.clone(), body).await);
+        cases.push(refer(&gp_a, patient, body).await);
     }
 
     // Day 1: P6 is not eligible.
     app.clock.advance(Duration::days(1));
-    let nurse_a = app.token(NURSE_A).await;
-    app.post(
-        &format!("/api/v1/cases/{}/transitions", cases[5]),
-        Some(&nurse_a),
-        json!({"to": "closed", "exit_reason": "not_eligible"}),
-    )
-    .await
-    .assert_status(200);
+    app.renew(&mut nurse_a).await;
+    app.close(&cases[5], &nurse_a, ExitReason::NotEligible)
+        .await;
 
     // Day 10, 2026-12-03: P7 and Q1 referred; P1–P5 assessed; two questions to the psychiatrist.
     app.clock.advance(Duration::days(9));
-    let (gp_a, gp_b, nurse_a, psy) = (
-        app.token(GP_A).await,
-        app.token(GP_B).await,
-        app.token(NURSE_A).await,
-        app.token(PSY_A).await,
-    );
-    cases.push(refer(gp_a, patients[6].clone(), depression.clone()).await);
+    for who in [&mut gp_a, &mut gp_b, &mut nurse_a, &mut psy_a] {
+        app.renew(who).await;
+    }
+    cases.push(refer(&gp_a, &patients[6], depression.clone()).await);
     cases.push(
         refer(
-            gp_b,
-            patients[7].clone(),
+            &gp_b,
+            &patients[7],
             json!({"program": "microstructure", "indications": ["addiction"],
                    "substances": ["alcohol"], "screening": {"phq2": [1, 1]}}),
         )
         .await,
     );
     for case in &cases[..5] {
-        app.post(
-            &format!("/api/v1/cases/{case}/assessment"),
-            Some(&nurse_a),
-            json!({"phq9": items(20, 9), "gad7": items(14, 7), "care_plan": "Suivi."}),
+        app.assess_with(
+            case,
+            &nurse_a,
+            json!({"phq9": phq9(20), "gad7": gad7(14), "care_plan": "Suivi."}),
         )
-        .await
-        .assert_status(200);
+        .await;
     }
     let mut requests = Vec::new();
     for case in &cases[..2] {
-        let r = app
-            .post(
-                &format!("/api/v1/cases/{case}/tele-expertise"),
-                Some(&nurse_a),
-                json!({"expert_id": psy_id, "question": "Avis ?", "urgency": "routine",
-                       "patient_consent": true}),
-            )
-            .await;
-        r.assert_status(201);
-        requests.push(r.body["id"].as_str().unwrap().to_owned());
+        requests.push(app.tele_expertise(case, &nurse_a, &psy_a).await);
     }
     app.post(
         &format!("/api/v1/tele-expertise/{}/accept", requests[0]),
-        Some(&psy),
+        Some(&psy_a),
         json!({}),
     )
     .await
     .assert_status(200);
     app.post(
         &format!("/api/v1/tele-expertise/{}/decline", requests[1]),
-        Some(&psy),
+        Some(&psy_a),
         json!({"reason": "Hors champ."}),
     )
     .await
@@ -191,10 +139,10 @@ async fn fixture() -> Fixture {
 
     // Day 12: the answer, 48 hours after the question.
     app.clock.advance(Duration::days(2));
-    let psy = app.token(PSY_A).await;
+    app.renew(&mut psy_a).await;
     app.post(
         &format!("/api/v1/tele-expertise/{}/answer", requests[0]),
-        Some(&psy),
+        Some(&psy_a),
         json!({"answer": "Poursuivre."}),
     )
     .await
@@ -202,20 +150,19 @@ async fn fixture() -> Fixture {
 
     // Day 13: Q1 assessed, 3 days after referral.
     app.clock.advance(Duration::days(1));
-    let nurse_b = app.token(NURSE_B).await;
-    app.post(
-        &format!("/api/v1/cases/{}/assessment", cases[7]),
-        Some(&nurse_b),
-        json!({"phq9": items(10, 9), "gad7": items(8, 7), "care_plan": "Suivi."}),
+    app.renew(&mut nurse_b).await;
+    app.assess_with(
+        &cases[7],
+        &nurse_b,
+        json!({"phq9": phq9(10), "gad7": gad7(8), "care_plan": "Suivi."}),
     )
-    .await
-    .assert_status(200);
+    .await;
 
     // 2027-02-26: the first 12 weeks logged after the fact, then P5 closed.
     app.clock.advance(Duration::days(82));
-    let nurse_a = app.token(NURSE_A).await;
+    app.renew(&mut nurse_a).await;
     let assessed = chrono::DateTime::parse_from_rfc3339("2026-12-03T08:00:00Z").unwrap();
-    let contact = |case: &str, weeks: i64, outcome: &str, scores: Value| {
+    let contact = |case: &Case, weeks: i64, outcome: &str, scores: Value| {
         let mut body = json!({"occurred_at": (assessed + Duration::weeks(weeks)).to_rfc3339(),
                               "mode": "phone", "outcome": outcome});
         if let Value::Object(extra) = scores {
@@ -223,8 +170,8 @@ async fn fixture() -> Fixture {
         }
         let (app, url, nurse) = (
             &app,
-            format!("/api/v1/cases/{case}/contacts"),
-            nurse_a.clone(),
+            format!("{}/contacts", case.url()),
+            nurse_a.token.clone(),
         );
         async move {
             app.post(&url, Some(&nurse), body).await.assert_status(201);
@@ -234,28 +181,23 @@ async fn fixture() -> Fixture {
         for week in [2, 4, 6, 8] {
             contact(case, week, "completed", json!({})).await;
         }
-        let mut scores = json!({"phq9": items(week12, 9)});
-        if case == &cases[0] {
-            scores["gad7"] = items(6, 7);
+        let mut scores = json!({"phq9": phq9(week12)});
+        if case.id == cases[0].id {
+            scores["gad7"] = gad7(6);
         }
         contact(case, 12, "completed", scores).await;
     }
     contact(&cases[3], 2, "completed", json!({})).await;
-    contact(&cases[3], 6, "completed", json!({"phq9": items(10, 9)})).await;
+    contact(&cases[3], 6, "completed", json!({"phq9": phq9(10)})).await;
     contact(&cases[4], 2, "no_answer", json!({})).await;
-    app.post(
-        &format!("/api/v1/cases/{}/transitions", cases[4]),
-        Some(&nurse_a),
-        json!({"to": "closed", "exit_reason": "lost_to_follow_up"}),
-    )
-    .await
-    .assert_status(200);
+    app.close(&cases[4], &nurse_a, ExitReason::LostToFollowUp)
+        .await;
 
     // 2027-03-15: P1 seen again, in the period's last 30 days.
     app.clock.advance(Duration::days(17));
-    let nurse_a = app.token(NURSE_A).await;
+    app.renew(&mut nurse_a).await;
     app.post(
-        &format!("/api/v1/cases/{}/contacts", cases[0]),
+        &format!("{}/contacts", cases[0].url()),
         Some(&nurse_a),
         json!({"occurred_at": "2027-03-15T08:00:00Z", "mode": "in_person", "outcome": "completed"}),
     )
@@ -264,24 +206,27 @@ async fn fixture() -> Fixture {
 
     // The report is asked for on 2027-04-02.
     app.clock.advance(Duration::days(18));
-    let admin = app.token("admin@example.fr").await;
-    Fixture {
-        app,
-        admin,
+    Population {
+        admin: app.admin().await,
         practice_a,
         practice_b,
         cases,
         patients,
+        gp_a,
+        nurse_a,
+        psy_a,
+        coordinator_a,
+        app,
     }
 }
 
 async fn get_with(
     app: &TestApp,
     path: &str,
-    token: &str,
+    who: &impl Bearer,
     headers: &[(&str, &str)],
 ) -> crate::common::Resp {
-    let mut req = TestRequest::get().uri(path).insert_header(bearer(token));
+    let mut req = TestRequest::get().uri(path).insert_header(bearer(who));
     for (name, value) in headers {
         req = req.insert_header((*name, *value));
     }
@@ -308,7 +253,7 @@ fn row(group: &str, count: Value, share: Value) -> (String, Value, Value) {
 
 #[actix_web::test]
 async fn the_fixture_population_gives_the_hand_counted_figures() {
-    let f = fixture().await;
+    let f = population().await;
     let app = &f.app;
 
     // One practice: exact counts.
@@ -536,9 +481,9 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
 
 #[actix_web::test]
 async fn reports_are_for_admins_and_coordinators_of_their_practices() {
-    let f = fixture().await;
+    let f = population().await;
     let app = &f.app;
-    let coordinator = app.token("coord-a@example.fr").await;
+    let coordinator = app.token(&f.coordinator_a.email).await;
     // The coordinator's "everything" is practice A: one practice, exact counts.
     let mine = app
         .get(&format!("/api/v1/reports/program?{PERIOD}"), &coordinator)
@@ -565,8 +510,8 @@ async fn reports_are_for_admins_and_coordinators_of_their_practices() {
     .await
     .assert_problem(404);
     // The care team reads cases, not program figures.
-    for email in [GP_A, NURSE_A, PSY_A] {
-        let token = app.token(email).await;
+    for member in [&f.gp_a, &f.nurse_a, &f.psy_a] {
+        let token = app.token(&member.email).await;
         app.get(&format!("/api/v1/reports/program?{PERIOD}"), &token)
             .await
             .assert_problem(403);
@@ -613,7 +558,7 @@ fn hmac_hex(kind: &str, id: &str) -> String {
 
 #[actix_web::test]
 async fn the_research_export_is_pseudonymised_streamed_and_audited() {
-    let f = fixture().await;
+    let f = population().await;
     let app = &f.app;
     let url = format!(
         "/api/v1/exports/research?{PERIOD}&practice_id={}",
@@ -631,10 +576,10 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     assert_eq!(rows.len(), 6);
     let p1 = rows
         .iter()
-        .find(|r| r["case"] == hmac_hex("case", &f.cases[0]))
+        .find(|r| r["case"] == hmac_hex("case", &f.cases[0].id))
         .expect("P1's row, under its keyed hash");
-    assert_eq!(p1["patient"], hmac_hex("patient", &f.patients[0]));
-    assert_eq!(p1["practice"], hmac_hex("practice", &f.practice_a));
+    assert_eq!(p1["patient"], hmac_hex("patient", &f.patients[0].id));
+    assert_eq!(p1["practice"], hmac_hex("practice", &f.practice_a.id));
     assert_eq!(p1["birth_year"], 1980);
     assert_eq!(p1["sex"], "F");
     assert_eq!(p1["indications"], "depression anxiety");
@@ -646,7 +591,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     assert_eq!(p1["tele_expertise_requests"], 1);
     let p5 = rows
         .iter()
-        .find(|r| r["case"] == hmac_hex("case", &f.cases[4]))
+        .find(|r| r["case"] == hmac_hex("case", &f.cases[4].id))
         .unwrap();
     assert_eq!(p5["exit_reason"], "lost_to_follow_up");
     assert_eq!(p5["closed_on"], "2027-02-26");
@@ -659,8 +604,8 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
         "P1",
         "Suivi",
         "Poursuivre",
-        &f.cases[0],
-        &f.patients[0],
+        &f.cases[0].id,
+        &f.patients[0].id,
     ] {
         assert!(
             !ndjson.text.contains(forbidden),
@@ -671,7 +616,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     let other = get_with(app, &url, &f.admin, &[("Pseudonym-Key", &"z".repeat(40))]).await;
     other.assert_status(200);
     assert_eq!(other.text.lines().count(), 6);
-    assert!(!other.text.contains(&hmac_hex("patient", &f.patients[0])));
+    assert!(!other.text.contains(&hmac_hex("patient", &f.patients[0].id)));
 
     // CSV with the same rows.
     let csv = get_with(
@@ -706,7 +651,7 @@ async fn the_research_export_is_pseudonymised_streamed_and_audited() {
     let short = get_with(app, &url, &f.admin, &[("Pseudonym-Key", "short")]).await;
     short.assert_problem(422);
     assert_eq!(short.field_errors(), vec!["Pseudonym-Key"]);
-    let nurse = app.token(NURSE_A).await;
+    let nurse = app.token(&f.nurse_a.email).await;
     get_with(app, &url, &nurse, &[("Pseudonym-Key", KEY)])
         .await
         .assert_problem(403);

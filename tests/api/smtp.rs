@@ -99,6 +99,11 @@ impl SmtpServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// Points an application's outbox at this server: `TestApp::with(|s| smtp.configure(s))`.
+    pub fn configure(&self, settings: &mut sesame::config::Settings) {
+        settings.smtp_url = Some(sesame::config::Secret(self.url().into_bytes()));
+    }
+
     /// Starts (again) on the same port and maildir.
     pub fn resume(&mut self) {
         let child = Command::new(python())

@@ -2,43 +2,22 @@
 //! address (the peer's, or what a trusted proxy reports), and the HTTP parser's own errors.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sesame::domain::account::Role;
 
-use crate::common::{PASSWORD, SECRET, TestApp, TestDatabase};
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::{PASSWORD, Server, TestApp, TestDatabase, free_port};
 
 fn serve(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_sesame"))
+    let port = free_port();
+    let child = db
+        .sesame()
         .arg("serve")
-        .env("DATABASE_URL", db.env_url())
-        .env("SESAME_DATA_DIR", db.data_dir())
         .env("SESAME_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "SESAME_JWT_SECRET",
-            String::from_utf8_lossy(SECRET).into_owned(),
-        )
         .env("SESAME_BACKGROUND_JOBS", "false")
         .env("SESAME_WORKERS", "1")
-        .env("SESAME_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -111,7 +90,7 @@ fn is_429_problem(text: &str) -> bool {
 async fn bad_tokens_and_failed_logins_are_limited_per_client_address() {
     let app = TestApp::new().await;
     app.admin().await;
-    app.user("nurse@example.fr", Role::Nurse, &[]).await;
+    let nurse = app.account(Role::Nurse, &[]).await;
     let server = serve(
         app.database(),
         &[
@@ -141,10 +120,10 @@ async fn bad_tokens_and_failed_logins_are_limited_per_client_address() {
     // Another address has its own budget.
     assert_eq!(bad_token("203.0.113.2").0, 401);
     // A good password from the spent address waits too (the check is before the slow hash)…
-    let (status, text) = login(&server, "203.0.113.1", "nurse@example.fr", PASSWORD);
+    let (status, text) = login(&server, "203.0.113.1", &nurse.email, PASSWORD);
     assert!(is_429_problem(&text), "{status} {text}");
     // … while the same account signs in from elsewhere, and a valid token is never limited.
-    let (status, text) = login(&server, "203.0.113.3", "nurse@example.fr", PASSWORD);
+    let (status, text) = login(&server, "203.0.113.3", &nurse.email, PASSWORD);
     assert_eq!(status, 200, "{text}");
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
     let token: serde_json::Value = serde_json::from_str(body).expect("token body");

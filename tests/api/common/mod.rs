@@ -1,6 +1,9 @@
 //! The test harness: the real application, in-process, on a real database of its own — a temp
-//! SQLite file, or a fresh schema of the PostgreSQL database named by `TEST_DATABASE_URL`.
+//! SQLite file, or a fresh schema of the PostgreSQL database named by `TEST_DATABASE_URL`; and
+//! (in `factories`) the builders that give a test its practices, people, patients and cases.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -13,10 +16,13 @@ use serde_json::{Value, json};
 use sesame::app::{AppState, build_app};
 use sesame::clock::FixedClock;
 use sesame::config::{DatabaseUrl, Secret, Settings};
-use sesame::domain::account::{Locale, Role};
-use sesame::service::Caller;
-use sesame::service::accounts::{self, NewAccount};
 use uuid::Uuid;
+
+mod factories;
+mod processes;
+
+pub use factories::*;
+pub use processes::*;
 
 pub const SECRET: &[u8] = b"test-secret-0123456789abcdef-0123456789";
 pub const PASSWORD: &str = "correct horse battery";
@@ -104,6 +110,11 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     /// Kept so the database outlives the application, and is dropped with it.
     _db: TestDatabase,
+    /// The factories' bookkeeping: the admin they act as, the accounts made of each role (for
+    /// their emails), a counter for the other things that need a unique name.
+    admin: RefCell<Option<Account>>,
+    accounts_of_role: RefCell<HashMap<&'static str, u32>>,
+    serial: Cell<u32>,
 }
 
 #[derive(Debug)]
@@ -194,6 +205,9 @@ impl TestApp {
             state,
             clock,
             _db: db,
+            admin: RefCell::default(),
+            accounts_of_role: RefCell::default(),
+            serial: Cell::new(0),
         }
     }
 
@@ -213,84 +227,93 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(TestRequest::get().uri(path).insert_header(bearer(token)))
+    pub async fn get(&self, path: &str, who: &(impl Bearer + ?Sized)) -> Resp {
+        self.send(TestRequest::get().uri(path).insert_header(bearer(who)))
             .await
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+    /// A POST as `who`, or anonymous (`None`).
+    pub async fn post(&self, path: &str, who: Option<&dyn Bearer>, body: Value) -> Resp {
         let mut req = TestRequest::post().uri(path).set_json(body);
-        if let Some(token) = token {
-            req = req.insert_header(bearer(token));
+        if let Some(who) = who {
+            req = req.insert_header(bearer(who));
         }
         self.send(req).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+    pub async fn patch(&self, path: &str, who: &(impl Bearer + ?Sized), body: Value) -> Resp {
         self.send(
             TestRequest::patch()
                 .uri(path)
-                .insert_header(bearer(token))
+                .insert_header(bearer(who))
                 .set_json(body),
         )
         .await
     }
 
-    /// An account written straight to the database (as `sesame user create` does).
-    pub async fn user(&self, email: &str, role: Role, practices: &[&str]) -> String {
-        let input = NewAccount {
-            email: email.to_owned(),
-            name: format!("Test {}", role.as_str()),
-            role,
-            practice_ids: practices.iter().map(|p| (*p).to_owned()).collect(),
-            locale: Locale::Fr,
-            password: PASSWORD.to_owned(),
-        };
-        let record = accounts::create(&self.state.db, Caller::Operator, input, self.clock.now_at())
-            .await
-            .expect("create user");
-        record.user.id
+    /// The password grant for an account made with the tests' `PASSWORD`: the whole answer.
+    pub async fn login(&self, email: &str) -> Value {
+        self.password_grant(email, PASSWORD).await
     }
 
-    pub async fn login(&self, email: &str) -> Value {
+    /// An access token for an account made with the tests' `PASSWORD`.
+    pub async fn token(&self, email: &str) -> String {
+        access_token(self.login(email).await)
+    }
+
+    /// A token for an account made by something else (the demo seed), with its password.
+    pub async fn login_as(&self, email: &str) -> String {
+        access_token(
+            self.password_grant(email, sesame::demo::DEMO_PASSWORD)
+                .await,
+        )
+    }
+
+    async fn password_grant(&self, email: &str, password: &str) -> Value {
         let resp = self
             .post(
                 "/api/v1/auth/token",
                 None,
-                json!({"grant_type": "password", "email": email, "password": PASSWORD}),
+                json!({"grant_type": "password", "email": email, "password": password}),
             )
             .await;
         resp.assert_status(200);
         resp.body
     }
 
-    pub async fn token(&self, email: &str) -> String {
-        self.login(email).await["access_token"]
-            .as_str()
-            .expect("access token")
-            .to_owned()
-    }
-
-    pub async fn admin(&self) -> String {
-        self.user("admin@example.fr", Role::Admin, &[]).await;
-        self.token("admin@example.fr").await
-    }
-
-    pub async fn practice(&self, admin: &str, name: &str) -> String {
-        let resp = self
-            .post(
-                "/api/v1/practices",
-                Some(admin),
-                json!({"name": name, "network": "Réseau Est", "region": "Grand Est"}),
-            )
-            .await;
-        resp.assert_status(201);
-        resp.body["id"].as_str().expect("id").to_owned()
+    /// The database this app runs on (for other processes to share).
+    pub fn database(&self) -> &TestDatabase {
+        &self._db
     }
 }
 
-pub fn bearer(token: &str) -> (&'static str, String) {
-    ("Authorization", format!("Bearer {token}"))
+fn access_token(grant: Value) -> String {
+    grant["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+/// Whoever holds a bearer token: a token itself, a person's account, the practice software.
+pub trait Bearer {
+    fn token(&self) -> &str;
+}
+
+impl Bearer for str {
+    fn token(&self) -> &str {
+        self
+    }
+}
+
+impl Bearer for String {
+    fn token(&self) -> &str {
+        self
+    }
+}
+
+/// The `Authorization` header of `who`'s requests.
+pub fn bearer(who: &(impl Bearer + ?Sized)) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {}", who.token()))
 }
 
 /// The test clock's time, without naming the `Clock` trait at each call.
@@ -301,29 +324,5 @@ pub trait ClockNow {
 impl ClockNow for FixedClock {
     fn now_at(&self) -> DateTime<Utc> {
         sesame::clock::Clock::now(self)
-    }
-}
-
-impl TestApp {
-    /// The database this app runs on (for other processes to share).
-    pub fn database(&self) -> &TestDatabase {
-        &self._db
-    }
-
-    /// A token for an account made by something else (the demo seed), with its password.
-    pub async fn login_as(&self, email: &str) -> String {
-        let resp = self
-            .post(
-                "/api/v1/auth/token",
-                None,
-                json!({"grant_type": "password", "email": email,
-                       "password": sesame::demo::DEMO_PASSWORD}),
-            )
-            .await;
-        resp.assert_status(200);
-        resp.body["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned()
     }
 }
