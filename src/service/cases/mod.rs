@@ -405,15 +405,8 @@ pub fn case_in_scope(
     match store::find(conn, id)? {
         Some(row) if scope.covers(&row.practice_id) => Ok(row),
         Some(row) => {
-            audit::record(
-                conn,
-                actor,
-                action,
-                Some(&row.patient_id),
-                Some(&row.id),
-                Outcome::Denied(audit::DENIED_PRACTICE),
-                now,
-            )?;
+            let denied = Outcome::Denied(audit::DENIED_PRACTICE);
+            audit_case(conn, actor, action, &row, denied, now)?;
             Err(AppError::not_found("case").recorded())
         }
         None => Err(AppError::not_found("case")),
@@ -425,22 +418,17 @@ pub fn ensure_open(row: &CaseRow) -> AppResult<()> {
     Ok(crate::domain::pathway::ensure_open(row.phase()?)?)
 }
 
-/// Writes the audit row of an allowed read or write of one case.
+/// Writes the audit row of a read or write of one case (or of its refusal).
 fn audit_case(
     conn: &mut DbConn,
     actor: &Actor,
     action: &str,
     row: &CaseRow,
+    outcome: Outcome,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    audit::record(
-        conn,
-        actor,
-        action,
-        Some(&row.patient_id),
-        Some(&row.id),
-        Outcome::Ok,
-        now,
-    )?;
-    Ok(())
+    let (patient, case) = (Some(row.patient_id.as_str()), Some(row.id.as_str()));
+    Ok(audit::record(
+        conn, actor, action, patient, case, outcome, now,
+    )?)
 }

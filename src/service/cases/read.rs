@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{Case, Contact, ScoreView, audit_case, case_in_scope, clinician, exit_reason};
-use crate::db::audit;
+use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseFilter, CaseWithPatient, ContactRow, EventRow, ScoreRow,
 };
@@ -127,7 +127,7 @@ pub async fn get(ctx: &Ctx, caller: Caller<'_>, id: Uuid) -> AppResult<Case> {
         .db
         .transaction(move |conn| {
             let row = case_in_scope(conn, &actor, &scope, &id, "case.read", naive(now))?;
-            audit_case(conn, &actor, "case.read", &row, naive(now))?;
+            audit_case(conn, &actor, "case.read", &row, Outcome::Ok, naive(now))?;
             Ok(row)
         })
         .await?;
@@ -171,7 +171,7 @@ pub async fn contacts(
             let rows = store::contacts_of(conn, &id, before, limit)?;
             let scores = store::scores_of(conn, &id)?;
             let events = store::events_of(conn, &id)?;
-            audit_case(conn, &actor, "case.contacts", &case, now)?;
+            audit_case(conn, &actor, "case.contacts", &case, Outcome::Ok, now)?;
             Ok((rows, scores, events))
         })
         .await?;
@@ -243,7 +243,7 @@ pub async fn timeline(ctx: &Ctx, caller: Caller<'_>, case_id: Uuid) -> AppResult
             let events = store::events_of(conn, &id)?;
             let contacts = store::all_contacts_of(conn, &id)?;
             let scores = store::scores_of(conn, &id)?;
-            audit_case(conn, &actor, "case.timeline", &case, now)?;
+            audit_case(conn, &actor, "case.timeline", &case, Outcome::Ok, now)?;
             Ok((events, contacts, scores))
         })
         .await?;

@@ -14,6 +14,8 @@ use super::{
     Answers, Case, Contact, Measured, audit_case, case_in_scope, clinician, ensure_open, event,
     record_scores, score_answers,
 };
+use crate::config::Settings;
+use crate::db::audit::Outcome;
 use crate::db::cases::{self as store, CaseRow, ContactRow, items_text, refresh_derived};
 use crate::db::locks::{Versioned, lock_for_update};
 use crate::db::{DbConn, accounts, naive, utc};
@@ -24,7 +26,7 @@ use crate::domain::case::{
     check_screening, contact_detail, join_set, last_completed_contact, nurse_after_assessment,
     reassignment_detail, referring_gp, review_detail, update_actions,
 };
-use crate::domain::instruments::Instrument;
+use crate::domain::instruments::{Instrument, Score};
 use crate::domain::pathway::{
     ExitReason, Phase, assess as assessed, check_contact_phase, check_exit_reason,
     transition as moved,
@@ -173,9 +175,8 @@ pub async fn refer(
     let now = ctx.now();
     let given_gp = input.referring_gp_id.map(|id| id.to_string());
     let gp = referring_gp(actor.role == Some(Role::Gp), &actor.id, given_gp.as_deref())?;
-    let (ctx, actor) = (ctx.clone(), actor.clone());
+    let (settings, actor) = (ctx.settings.clone(), actor.clone());
     ctx.db
-        .clone()
         .transaction(move |conn| {
             once(conn, &actor.id, key.as_ref(), true, naive(now), |conn| {
                 let referral = Referral {
@@ -185,7 +186,7 @@ pub async fn refer(
                     screening,
                     now,
                 };
-                referral.open_case(conn, &ctx, input)
+                referral.open_case(conn, &settings, input)
             })
         })
         .await
@@ -196,12 +197,12 @@ struct Referral<'a> {
     actor: &'a Actor,
     scope: &'a Scope,
     gp: String,
-    screening: Vec<crate::domain::instruments::Score>,
+    screening: Vec<Score>,
     now: DateTime<Utc>,
 }
 
 impl Referral<'_> {
-    fn open_case(self, conn: &mut DbConn, ctx: &Ctx, input: NewCase) -> AppResult<Case> {
+    fn open_case(self, conn: &mut DbConn, settings: &Settings, input: NewCase) -> AppResult<Case> {
         let (actor, now) = (self.actor, self.now);
         let patient_id = input.patient_id.to_string();
         let patient = crate::http::patients::patient_in_scope(
@@ -258,19 +259,17 @@ impl Referral<'_> {
             context: "screening",
             by: actor,
         };
-        record_scores(
-            conn,
-            &ctx.settings,
-            &mut row,
-            &self.screening,
-            &measured,
-            now,
-        )?;
-        refresh_derived(&mut row, &ctx.settings.cadences)?;
+        record_scores(conn, settings, &mut row, &self.screening, &measured, now)?;
+        refresh_derived(&mut row, &settings.cadences)?;
         store::save(conn, &row, 1)?;
-        audit_case(conn, actor, "case.create", &row, naive(now))?;
-        Case::from_row(row, &ctx.settings.cadences, now)
+        audit_case(conn, actor, "case.create", &row, Outcome::Ok, naive(now))?;
+        Case::from_row(row, &settings.cadences, now)
     }
+}
+
+/// Scores the PHQ-9 and GAD-7 of an assessment or a contact (a bad item is named `phq9[i]`).
+fn follow_up_scores(phq9: Option<&Vec<i64>>, gad7: Option<&Vec<i64>>) -> AppResult<Vec<Score>> {
+    score_answers("", &[(Instrument::Phq9, phq9), (Instrument::Gad7, gad7)])
 }
 
 /// Refuses an account that is not an active `role` of the practice.
@@ -302,24 +301,56 @@ struct Change {
     created: bool,
 }
 
-/// Changes a case in the caller's scope, in one transaction: gives back the kept result of a key
+impl Change {
+    fn new(
+        audit_action: &'static str,
+        at: DateTime<Utc>,
+        expected: Option<i32>,
+        key: Option<Key>,
+    ) -> Self {
+        Self {
+            at,
+            audit_action,
+            expected,
+            key,
+            created: false,
+        }
+    }
+}
+
+/// What a change of a case answers: the case as it now stands, with what the change made.
+trait Answer<Made> {
+    fn answer(case: Case, made: Made) -> Self;
+}
+
+impl Answer<()> for Case {
+    fn answer(case: Case, (): ()) -> Self {
+        case
+    }
+}
+
+impl Answer<Contact> for ContactRecorded {
+    fn answer(case: Case, contact: Contact) -> Self {
+        Self { contact, case }
+    }
+}
+
+/// Changes a case in the caller's scope, in one transaction: gives back the kept answer of a key
 /// already answered, locks the case, refuses a closed case (409) or a stale version (412), runs
 /// `work` on the row, bumps the version with a compare-and-set, recomputes the derived columns,
-/// audits, and keeps `reply`'s result for retries.
-async fn change_case<R, T, W, F>(
+/// audits, and keeps the answer for retries.
+async fn change_case<Made, T, W>(
     ctx: &Ctx,
     (actor, scope): (&Actor, Scope),
     id: Uuid,
     change: Change,
     work: W,
-    reply: F,
 ) -> AppResult<Done<T>>
 where
-    T: Serialize + DeserializeOwned + Send + 'static,
-    W: FnOnce(&mut DbConn, &Actor, &mut CaseRow) -> AppResult<R> + Send + 'static,
-    F: FnOnce(Case, R) -> AppResult<T> + Send + 'static,
+    T: Answer<Made> + Serialize + DeserializeOwned + Send + 'static,
+    W: FnOnce(&mut DbConn, &Settings, &Actor, &mut CaseRow) -> AppResult<Made> + Send + 'static,
 {
-    let cadences = ctx.settings.cadences;
+    let (settings, cadences) = (ctx.settings.clone(), ctx.settings.cadences);
     let actor = actor.clone();
     let id = id.to_string();
     let Change {
@@ -338,7 +369,7 @@ where
                 ensure_open(&row)?;
                 crate::http::extract::check_version(expected, row.version)?;
                 let read_version = row.version;
-                let extra = work(conn, &actor, &mut row)?;
+                let made = work(conn, &settings, &actor, &mut row)?;
                 row.version = read_version + 1;
                 row.updated_at = naive(now);
                 refresh_derived(&mut row, &cadences)?;
@@ -347,8 +378,8 @@ where
                         "the case changed while this request ran; read it again".to_owned(),
                     ));
                 }
-                audit_case(conn, &actor, audit_action, &row, naive(now))?;
-                reply(Case::from_row(row, &cadences, now)?, extra)
+                audit_case(conn, &actor, audit_action, &row, Outcome::Ok, naive(now))?;
+                Ok(T::answer(Case::from_row(row, &cadences, now)?, made))
             })
         })
         .await
@@ -371,55 +402,42 @@ pub async fn update(
     }
     let allowed = allowed.ok_or_else(|| AppError::Internal("no action".to_owned()))?;
     let now = ctx.now();
-    let change = Change {
-        at: now,
-        audit_action: "case.update",
-        expected,
-        key: None,
-        created: false,
-    };
-    let done = change_case(
-        ctx,
-        allowed,
-        id,
-        change,
-        move |conn, actor, row| {
-            let note = input.note.map(|n| n.trimmed());
-            if reassigning {
-                let nurse = input.nurse_id.map(|id| id.map(|id| id.to_string()));
-                let psychiatrist = input.psychiatrist_id.map(|id| id.map(|id| id.to_string()));
-                for (field, holder, role) in [
-                    ("nurse_id", &nurse, Role::Nurse),
-                    ("psychiatrist_id", &psychiatrist, Role::Psychiatrist),
-                ] {
-                    let id = holder.as_ref().and_then(Option::as_deref);
-                    check_member(conn, field, id, role, &row.practice_id)?;
-                }
-                let mut e = event(&row.id, EventKind::Reassignment, actor, now, now);
-                e.detail = Some(reassignment_detail(
-                    nurse.as_ref().map(Option::as_deref),
-                    psychiatrist.as_ref().map(Option::as_deref),
-                ));
-                e.note = note.clone();
-                store::insert_event(conn, &e)?;
-                if let Some(nurse) = nurse {
-                    row.nurse_id = nurse;
-                }
-                if let Some(psychiatrist) = psychiatrist {
-                    row.psychiatrist_id = psychiatrist;
-                }
+    let change = Change::new("case.update", now, expected, None);
+    let done = change_case(ctx, allowed, id, change, move |conn, _, actor, row| {
+        let note = input.note.map(|n| n.trimmed());
+        if reassigning {
+            let nurse = input.nurse_id.map(|id| id.map(|id| id.to_string()));
+            let psychiatrist = input.psychiatrist_id.map(|id| id.map(|id| id.to_string()));
+            for (field, holder, role) in [
+                ("nurse_id", &nurse, Role::Nurse),
+                ("psychiatrist_id", &psychiatrist, Role::Psychiatrist),
+            ] {
+                let id = holder.as_ref().and_then(Option::as_deref);
+                check_member(conn, field, id, role, &row.practice_id)?;
             }
-            if let Some(requested) = input.review_requested {
-                row.review_requested = requested;
-                let mut e = event(&row.id, EventKind::Review, actor, now, now);
-                e.detail = Some(review_detail(requested));
-                e.note = note;
-                store::insert_event(conn, &e)?;
+            let mut e = event(&row.id, EventKind::Reassignment, actor, now, now);
+            e.detail = Some(reassignment_detail(
+                nurse.as_ref().map(Option::as_deref),
+                psychiatrist.as_ref().map(Option::as_deref),
+            ));
+            e.note = note.clone();
+            store::insert_event(conn, &e)?;
+            if let Some(nurse) = nurse {
+                row.nurse_id = nurse;
             }
-            Ok(())
-        },
-        |case, ()| Ok(case),
-    )
+            if let Some(psychiatrist) = psychiatrist {
+                row.psychiatrist_id = psychiatrist;
+            }
+        }
+        if let Some(requested) = input.review_requested {
+            row.review_requested = requested;
+            let mut e = event(&row.id, EventKind::Review, actor, now, now);
+            e.detail = Some(review_detail(requested));
+            e.note = note;
+            store::insert_event(conn, &e)?;
+        }
+        Ok(())
+    })
     .await?;
     Ok(done.value)
 }
@@ -435,30 +453,17 @@ pub async fn assess(
     key: Option<Key>,
 ) -> AppResult<Done<Case>> {
     let allowed = clinician(caller, Action::CareForCase)?;
-    let scores = score_answers(
-        "",
-        &[
-            (Instrument::Phq9, Some(&input.phq9)),
-            (Instrument::Gad7, Some(&input.gad7)),
-        ],
-    )?;
+    let scores = follow_up_scores(Some(&input.phq9), Some(&input.gad7))?;
     let now = ctx.now();
     let occurred_at = input.occurred_at.unwrap_or(now);
     let care_plan = input.care_plan.trimmed();
-    let settings = ctx.settings.clone();
-    let change = Change {
-        at: now,
-        audit_action: "case.assessment",
-        expected,
-        key,
-        created: false,
-    };
+    let change = Change::new("case.assessment", now, expected, key);
     change_case(
         ctx,
         allowed,
         id,
         change,
-        move |conn, actor, row| {
+        move |conn, settings, actor, row| {
             let change = assessed(row.phase()?, occurred_at)?;
             check_occurred_at("occurred_at", occurred_at, utc(row.referred_at), now)?;
             row.apply(&change);
@@ -479,10 +484,9 @@ pub async fn assess(
                 context: "assessment",
                 by: actor,
             };
-            record_scores(conn, &settings, row, &scores, &measured, now)?;
+            record_scores(conn, settings, row, &scores, &measured, now)?;
             Ok(())
         },
-        |case, ()| Ok(case),
     )
     .await
 }
@@ -497,13 +501,7 @@ pub async fn log_contact(
     key: Option<Key>,
 ) -> AppResult<Done<ContactRecorded>> {
     let allowed = clinician(caller, Action::CareForCase)?;
-    let scores = score_answers(
-        "",
-        &[
-            (Instrument::Phq9, input.phq9.as_ref()),
-            (Instrument::Gad7, input.gad7.as_ref()),
-        ],
-    )?;
+    let scores = follow_up_scores(input.phq9.as_ref(), input.gad7.as_ref())?;
     check_contact(
         input.outcome,
         !scores.is_empty(),
@@ -511,20 +509,16 @@ pub async fn log_contact(
         input.next_planned_at,
     )?;
     let now = ctx.now();
-    let settings = ctx.settings.clone();
     let change = Change {
-        at: now,
-        audit_action: "case.contact",
-        expected: None,
-        key,
         created: true,
+        ..Change::new("case.contact", now, None, key)
     };
     change_case(
         ctx,
         allowed,
         id,
         change,
-        move |conn, actor, row| {
+        move |conn, settings, actor, row| {
             check_contact_phase(row.phase()?)?;
             check_occurred_at("occurred_at", input.occurred_at, utc(row.referred_at), now)?;
             let contact = ContactRow {
@@ -550,13 +544,12 @@ pub async fn log_contact(
                 context: "contact",
                 by: actor,
             };
-            let views = record_scores(conn, &settings, row, &scores, &measured, now)?;
+            let views = record_scores(conn, settings, row, &scores, &measured, now)?;
             let last = row.last_completed_contact_at.map(utc);
             row.last_completed_contact_at =
                 last_completed_contact(last, input.outcome, input.occurred_at).map(naive);
             Contact::from_row(contact, views)
         },
-        |case, contact| Ok(ContactRecorded { contact, case }),
     )
     .await
 }
@@ -575,25 +568,18 @@ pub async fn transition(
     let allowed = clinician(caller, Action::CareForCase)?;
     check_exit_reason(input.to, input.exit_reason)?;
     let now = ctx.now();
-    let settings = ctx.settings.clone();
-    let change = Change {
-        at: now,
-        audit_action: "case.transition",
-        expected,
-        key,
-        created: false,
-    };
+    let change = Change::new("case.transition", now, expected, key);
     change_case(
         ctx,
         allowed,
         id,
         change,
-        move |conn, actor, row| {
+        move |conn, settings, actor, row| {
             let change = moved(row.phase()?, input.to, input.exit_reason, now)?;
             row.apply(&change);
             if change.closed_at.is_some() {
                 crate::http::tele_expertise::cancel_with_closed_case(
-                    conn, &settings, actor, &row.id, now,
+                    conn, settings, actor, &row.id, now,
                 )?;
             }
             let mut e = event(&row.id, EventKind::Transition, actor, now, now);
@@ -602,7 +588,6 @@ pub async fn transition(
             store::insert_event(conn, &e)?;
             Ok(())
         },
-        |case, ()| Ok(case),
     )
     .await
 }
