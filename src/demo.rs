@@ -17,9 +17,12 @@ use crate::db::patients::PatientRow;
 use crate::db::practices::PracticeRow;
 use crate::db::{Db, DbConn, bulk, naive};
 use crate::domain::account::Role;
-use crate::domain::case::{EventKind, Indication, Program, Substance, join_set};
+use crate::domain::case::{
+    ContactMode, ContactOutcome, EventKind, Indication, Program, Substance, contact_detail,
+    join_set, last_completed_contact, nurse_after_assessment,
+};
 use crate::domain::instruments::{Instrument, Score, score};
-use crate::domain::pathway::{Cadences, ExitReason, Phase};
+use crate::domain::pathway::{Cadences, ExitReason, Phase, Refused, assess, transition};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo password 2026";
@@ -497,7 +500,7 @@ fn build_patient(
     let anxiety = g.rng.random_range(8..=20i64);
     let screening = g.answers(Instrument::Phq9, severity, false);
     let mut referral = event(g, &case_id, EventKind::Referral, &gp, referred_at);
-    referral.to_phase = Some(Phase::Referred.as_str().to_owned());
+    referral.phases(None, Phase::Referred, None);
     push_score(
         g,
         batch,
@@ -520,22 +523,24 @@ fn build_patient(
     // The initial assessment.
     let nurse = g.pick(team.nurses).clone();
     let assessed_at = (referred_at + g.days(1, 18)).min(episode_end);
-    row.nurse_id = Some(nurse.clone());
+    let assessed = assess(Phase::Referred, assessed_at).map_err(refused)?;
+    row.nurse_id = Some(nurse_after_assessment(row.nurse_id.take(), &nurse));
     if g.chance(0.5) {
         row.psychiatrist_id = Some(team.psychiatrist_id.to_owned());
     }
+    row.apply(&assessed);
     row.assessed_at = Some(naive(assessed_at));
-    row.phase = Phase::Active.as_str().to_owned();
-    row.phase_since = naive(assessed_at);
     row.care_plan =
         Some("Plan de soins (démo) : suivi infirmier, activation comportementale.".to_owned());
     let baseline_phq9 = g.answers(Instrument::Phq9, severity, false);
     let baseline_gad7 = g.answers(Instrument::Gad7, anxiety, false);
-    row.baseline_phq9 = Some(items_text(&baseline_phq9));
-    row.baseline_gad7 = Some(items_text(&baseline_gad7));
+    for s in [&baseline_phq9, &baseline_gad7] {
+        if let Some(baseline) = row.baseline_of(s.instrument) {
+            *baseline = Some(items_text(s));
+        }
+    }
     let mut assessment = event(g, &case_id, EventKind::Assessment, &nurse, assessed_at);
-    assessment.from_phase = Some(Phase::Referred.as_str().to_owned());
-    assessment.to_phase = Some(Phase::Active.as_str().to_owned());
+    assessment.moved(&assessed);
     let assessment_id = assessment.id.clone();
     batch.events.push(assessment);
     push_score(
@@ -579,12 +584,12 @@ fn build_patient(
         if monthly && !moved_to_rp {
             moved_to_rp = true;
             let from = relapse_prevention_from.unwrap_or(at);
+            let change =
+                transition(Phase::Active, Phase::RelapsePrevention, None, from).map_err(refused)?;
             let mut t = event(g, &case_id, EventKind::Transition, &nurse, from);
-            t.from_phase = Some(Phase::Active.as_str().to_owned());
-            t.to_phase = Some(Phase::RelapsePrevention.as_str().to_owned());
+            t.moved(&change);
             batch.events.push(t);
-            row.phase = Phase::RelapsePrevention.as_str().to_owned();
-            row.phase_since = naive(from);
+            row.apply(&change);
         }
         let cadence = if monthly {
             cadences.relapse_prevention_contact_days
@@ -598,9 +603,9 @@ fn build_patient(
         at = next;
         if g.chance(0.15) {
             let outcome = if g.chance(0.7) {
-                "no_answer"
+                ContactOutcome::NoAnswer
             } else {
-                "cancelled"
+                ContactOutcome::Cancelled
             };
             push_contact(g, batch, &case_id, &nurse, at, outcome, None);
             at += g.days(1, 4);
@@ -623,11 +628,13 @@ fn build_patient(
         if g.chance(0.5) {
             scores.push(g.answers(Instrument::Gad7, gad, false));
         }
-        let event_id = push_contact(g, batch, &case_id, &nurse, at, "completed", Some(&scores));
+        let completed = ContactOutcome::Completed;
+        let event_id = push_contact(g, batch, &case_id, &nurse, at, completed, Some(&scores));
         for s in &scores {
             push_score(g, batch, &mut row, &event_id, s, at, "contact", &nurse);
         }
-        row.last_completed_contact_at = Some(naive(at));
+        let last = row.last_completed_contact_at.map(crate::db::utc);
+        row.last_completed_contact_at = last_completed_contact(last, completed, at).map(naive);
     }
     if phase == Phase::Closed {
         let reasons = [
@@ -648,16 +655,12 @@ fn build_patient(
             }
             roll -= weight;
         }
-        let from = row.phase.clone();
+        let from = row.phase().map_err(|e| e.to_string())?;
+        let change = transition(from, Phase::Closed, Some(reason), episode_end).map_err(refused)?;
         let mut t = event(g, &case_id, EventKind::Transition, &nurse, episode_end);
-        t.from_phase = Some(from);
-        t.to_phase = Some(Phase::Closed.as_str().to_owned());
-        t.exit_reason = Some(reason.as_str().to_owned());
+        t.moved(&change);
         batch.events.push(t);
-        row.phase = Phase::Closed.as_str().to_owned();
-        row.phase_since = naive(episode_end);
-        row.closed_at = Some(naive(episode_end));
-        row.exit_reason = Some(reason.as_str().to_owned());
+        row.apply(&change);
     } else if g.chance(0.03) {
         row.review_requested = true;
     }
@@ -666,6 +669,11 @@ fn build_patient(
         .unwrap_or(row.phase_since)
         .max(row.phase_since);
     finish(batch, row, &cadences)
+}
+
+/// A move the pathway refuses: the demo's plan is wrong.
+fn refused(refusal: Refused) -> String {
+    refusal.detail
 }
 
 fn finish(batch: &mut Batch, mut row: CaseRow, cadences: &Cadences) -> Result<(), String> {
@@ -740,10 +748,8 @@ fn push_score(
         by,
     ));
     // Scores come in time order here: the last one is the latest.
-    match s.instrument {
-        Instrument::Phq9 => row.latest_phq9 = Some(items_text(s)),
-        Instrument::Gad7 => row.latest_gad7 = Some(items_text(s)),
-        Instrument::Phq2 => {}
+    if let Some(latest) = row.latest_of(s.instrument) {
+        *latest = Some(items_text(s));
     }
 }
 
@@ -754,17 +760,22 @@ fn push_contact(
     case_id: &str,
     nurse: &str,
     at: DateTime<Utc>,
-    outcome: &str,
+    outcome: ContactOutcome,
     scores: Option<&[Score]>,
 ) -> String {
     let contact_id = g.id(at);
-    let mode = *g.pick(&["phone", "phone", "in_person", "video"]);
+    let mode = *g.pick(&[
+        ContactMode::Phone,
+        ContactMode::Phone,
+        ContactMode::InPerson,
+        ContactMode::Video,
+    ]);
     batch.contacts.push(ContactRow {
         id: contact_id.clone(),
         case_id: case_id.to_owned(),
         occurred_at: naive(at),
-        mode: mode.to_owned(),
-        outcome: outcome.to_owned(),
+        mode: mode.as_str().to_owned(),
+        outcome: outcome.as_str().to_owned(),
         duration_minutes: scores.map(|_| g.rng.random_range(10..=45)),
         note: None,
         next_planned_at: None,
@@ -773,7 +784,7 @@ fn push_contact(
     });
     let mut e = event(g, case_id, EventKind::Contact, nurse, at);
     e.contact_id = Some(contact_id);
-    e.detail = Some(format!("outcome={outcome}"));
+    e.detail = Some(contact_detail(outcome));
     let id = e.id.clone();
     batch.events.push(e);
     id

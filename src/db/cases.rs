@@ -1,12 +1,13 @@
 //! Cases and what hangs off them: scores, contacts, timeline events.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl;
 use diesel::prelude::*;
 
 use super::schema::{case_events, cases, contacts, patients, scores};
-use super::{DbConn, utc};
+use super::{DbConn, naive, utc};
 use crate::domain::instruments::{Instrument, Score, score};
-use crate::domain::pathway::{Cadences, CaseFacts, Phase, derive};
+use crate::domain::pathway::{Cadences, CaseFacts, ExitReason, Phase, PhaseChange, derive};
 use crate::domain::policy::Scope;
 use crate::error::{AppError, AppResult};
 
@@ -94,6 +95,43 @@ impl CaseRow {
             version: 1,
             created_at: at,
             updated_at: at,
+        }
+    }
+}
+
+impl CaseRow {
+    /// The stored phase.
+    pub fn phase(&self) -> AppResult<Phase> {
+        Phase::parse(&self.phase).ok_or_else(|| stored("phase"))
+    }
+
+    /// Writes a phase change on the case.
+    pub fn apply(&mut self, change: &PhaseChange) {
+        self.phase = change.to.as_str().to_owned();
+        self.phase_since = naive(change.since);
+        if let Some(at) = change.closed_at {
+            self.closed_at = Some(naive(at));
+        }
+        if let Some(reason) = change.exit_reason {
+            self.exit_reason = Some(reason.as_str().to_owned());
+        }
+    }
+
+    /// The column keeping the baseline answers of `instrument` (PHQ-9, GAD-7; PHQ-2 has none).
+    pub fn baseline_of(&mut self, instrument: Instrument) -> Option<&mut Option<String>> {
+        match instrument {
+            Instrument::Phq9 => Some(&mut self.baseline_phq9),
+            Instrument::Gad7 => Some(&mut self.baseline_gad7),
+            Instrument::Phq2 => None,
+        }
+    }
+
+    /// The column keeping the latest answers of `instrument` (PHQ-9, GAD-7; PHQ-2 has none).
+    pub fn latest_of(&mut self, instrument: Instrument) -> Option<&mut Option<String>> {
+        match instrument {
+            Instrument::Phq9 => Some(&mut self.latest_phq9),
+            Instrument::Gad7 => Some(&mut self.latest_gad7),
+            Instrument::Phq2 => None,
         }
     }
 }
@@ -202,6 +240,19 @@ impl EventRow {
             note: None,
         }
     }
+
+    /// The phases this entry moved the case between (`from` absent at the referral), and the
+    /// exit reason when it closed.
+    pub fn phases(&mut self, from: Option<Phase>, to: Phase, exit_reason: Option<ExitReason>) {
+        self.from_phase = from.map(|p| p.as_str().to_owned());
+        self.to_phase = Some(to.as_str().to_owned());
+        self.exit_reason = exit_reason.map(|r| r.as_str().to_owned());
+    }
+
+    /// This entry records `change`.
+    pub fn moved(&mut self, change: &PhaseChange) {
+        self.phases(Some(change.from), change.to, change.exit_reason);
+    }
 }
 
 /// Scores stored answers (`"1,0,2"`).
@@ -275,10 +326,10 @@ pub struct CaseFilter {
     pub due_before: Option<NaiveDate>,
     /// Only cases with a safety alert.
     pub safety_alert: bool,
-    /// Only open cases active since before this instant and without response.
-    pub not_improving_before: Option<NaiveDateTime>,
+    /// Only cases not improving: active, assessed at or before this instant, without response.
+    pub not_improving_assessed_by: Option<NaiveDateTime>,
     /// Only cases that need review: a safety alert, review requested, or not improving (as above).
-    pub needs_review_before: Option<NaiveDateTime>,
+    pub needs_review_assessed_by: Option<NaiveDateTime>,
     /// Only open cases referred before this instant.
     pub referred_before: Option<NaiveDateTime>,
     pub after: Option<String>,
@@ -323,9 +374,23 @@ pub fn save(conn: &mut DbConn, row: &CaseRow, expected_version: i32) -> QueryRes
     Ok(changed == 1)
 }
 
+type NotImproving = dsl::And<
+    dsl::And<dsl::Eq<cases::phase, &'static str>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
+    dsl::Eq<cases::responded, bool>,
+>;
+
+/// `domain::pathway::derive`'s "not improving", asked of the stored columns: active, assessed at
+/// or before the cutoff (`Cutoffs::not_improving_assessed_by`), no response (`responded` is
+/// derived on every write).
+fn not_improving(assessed_by: NaiveDateTime) -> NotImproving {
+    cases::phase
+        .eq(Phase::Active.as_str())
+        .and(cases::assessed_at.le(assessed_by))
+        .and(cases::responded.eq(false))
+}
+
 pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
     let closed = Phase::Closed.as_str();
-    let active = Phase::Active.as_str();
     let mut query = cases::table
         .select(CaseRow::as_select())
         .order(cases::id)
@@ -356,21 +421,15 @@ pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResul
             .filter(cases::phase.ne(closed))
             .filter(cases::safety_alert.eq(true));
     }
-    if let Some(before) = filter.not_improving_before {
-        query = query
-            .filter(cases::phase.eq(active))
-            .filter(cases::assessed_at.le(before))
-            .filter(cases::responded.eq(false));
+    if let Some(by) = filter.not_improving_assessed_by {
+        query = query.filter(not_improving(by));
     }
-    if let Some(before) = filter.needs_review_before {
+    if let Some(by) = filter.needs_review_assessed_by {
         query = query.filter(cases::phase.ne(closed)).filter(
             cases::safety_alert
                 .eq(true)
                 .or(cases::review_requested.eq(true))
-                .or(cases::phase
-                    .eq(active)
-                    .and(cases::assessed_at.le(before))
-                    .and(cases::responded.eq(false))),
+                .or(not_improving(by)),
         );
     }
     if let Some(before) = filter.referred_before {
@@ -424,7 +483,7 @@ pub fn caseload_of_psychiatrist(
     conn: &mut DbConn,
     psychiatrist_id: &str,
     practice_ids: &[String],
-    not_improving_before: NaiveDateTime,
+    not_improving_assessed_by: NaiveDateTime,
 ) -> QueryResult<Vec<CaseWithPatient>> {
     let closed = Phase::Closed.as_str();
     cases::table
@@ -436,10 +495,7 @@ pub fn caseload_of_psychiatrist(
                 .eq(psychiatrist_id)
                 .or(cases::safety_alert.eq(true))
                 .or(cases::review_requested.eq(true))
-                .or(cases::phase
-                    .eq(Phase::Active.as_str())
-                    .and(cases::assessed_at.le(not_improving_before))
-                    .and(cases::responded.eq(false))),
+                .or(not_improving(not_improving_assessed_by)),
         )
         .select((
             CaseRow::as_select(),

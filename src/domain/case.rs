@@ -7,7 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::pathway::Flag;
+use super::instruments::Score;
+use super::pathway::{Flag, Refused};
+use super::patient::ConsentStatus;
+use super::policy::Action;
 
 /// Declares a closed vocabulary stored as text: `as_str`, `parse`, `ALL`.
 macro_rules! vocabulary {
@@ -125,7 +128,7 @@ pub struct RuleError {
     pub message: String,
 }
 
-fn broken(field: &'static str, message: impl Into<String>) -> RuleError {
+pub(crate) fn broken(field: &'static str, message: impl Into<String>) -> RuleError {
     RuleError {
         field,
         message: message.into(),
@@ -176,6 +179,103 @@ pub fn check_indications(
         ));
     }
     Ok(())
+}
+
+/// A referral carries a screening: at least one questionnaire (PHQ-2, PHQ-9 or GAD-7).
+pub fn check_screening(screening: &[Score]) -> Result<(), RuleError> {
+    if screening.is_empty() {
+        return Err(broken(
+            "screening",
+            "give at least one questionnaire (phq2, phq9 or gad7)",
+        ));
+    }
+    Ok(())
+}
+
+/// A patient who objected to care-team sharing cannot be referred.
+pub fn check_consent(consent: ConsentStatus) -> Result<(), Refused> {
+    match consent {
+        ConsentStatus::Objected => Err(Refused::new(
+            "the patient objected to care-team sharing; record their consent first",
+        )),
+        ConsentStatus::Informed => Ok(()),
+    }
+}
+
+/// One open case per patient: `open` is the one they have, if any.
+pub fn check_no_open_case(open: Option<&str>) -> Result<(), Refused> {
+    match open {
+        Some(open) => Err(Refused::new(format!(
+            "the patient already has an open case ({open}); close it before a new referral"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// What a change to a case (`PATCH /cases/{id}`) needs the caller to be allowed: reassigning
+/// (the nurse or the psychiatrist) and the review flag are separate actions, and the change must
+/// ask for one of them.
+pub fn update_actions(reassigning: bool, flagging: bool) -> Result<Vec<Action>, RuleError> {
+    if !reassigning && !flagging {
+        return Err(broken(
+            "body",
+            "give nurse_id, psychiatrist_id or review_requested",
+        ));
+    }
+    Ok([
+        (reassigning, Action::ReassignCase),
+        (flagging, Action::FlagReview),
+    ]
+    .into_iter()
+    .filter_map(|(asked, action)| asked.then_some(action))
+    .collect())
+}
+
+/// Who holds a case once assessed: its nurse if one was assigned, else the nurse who assessed.
+pub fn nurse_after_assessment(assigned: Option<String>, assessor: &str) -> String {
+    assigned.unwrap_or_else(|| assessor.to_owned())
+}
+
+/// The last completed contact once a contact is logged: only a completed one counts, and one
+/// logged after the fact does not move it back.
+pub fn last_completed_contact(
+    last: Option<DateTime<Utc>>,
+    outcome: ContactOutcome,
+    occurred_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if outcome == ContactOutcome::Completed && last.is_none_or(|last| last < occurred_at) {
+        Some(occurred_at)
+    } else {
+        last
+    }
+}
+
+/// A worklist's "first" score of an instrument: the baseline; before the assessment, the
+/// screening's (then the latest).
+pub fn first_score(baseline: Option<u8>, latest: Option<u8>, assessed: bool) -> Option<u8> {
+    baseline.or(if assessed { None } else { latest })
+}
+
+/// The machine-readable `detail` of a contact's timeline entry.
+pub fn contact_detail(outcome: ContactOutcome) -> String {
+    format!("outcome={}", outcome.as_str())
+}
+
+/// The `detail` of a review entry.
+pub fn review_detail(requested: bool) -> String {
+    format!("review_requested={requested}")
+}
+
+/// The `detail` of a reassignment entry: each holder changed, `none` when unassigned.
+pub fn reassignment_detail(
+    nurse: Option<Option<&str>>,
+    psychiatrist: Option<Option<&str>>,
+) -> String {
+    [("nurse_id", nurse), ("psychiatrist_id", psychiatrist)]
+        .into_iter()
+        .filter_map(|(field, holder)| holder.map(|id| format!("{field}={}", id.unwrap_or("none"))))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whole years between a birth date and a day.
@@ -436,6 +536,100 @@ mod tests {
         assert_eq!(
             list,
             vec![alert, overdue_5, overdue_2, review, soon, later, undated]
+        );
+    }
+
+    #[test]
+    fn a_referral_needs_a_screening_consent_and_no_open_case() {
+        let phq2 = crate::domain::instruments::score(
+            crate::domain::instruments::Instrument::Phq2,
+            &[1, 2],
+        )
+        .unwrap();
+        assert!(check_screening(&[phq2]).is_ok());
+        assert_eq!(
+            check_screening(&[]),
+            Err(broken(
+                "screening",
+                "give at least one questionnaire (phq2, phq9 or gad7)"
+            ))
+        );
+        assert!(check_consent(ConsentStatus::Informed).is_ok());
+        assert!(check_consent(ConsentStatus::Objected).is_err());
+        assert!(check_no_open_case(None).is_ok());
+        assert_eq!(
+            check_no_open_case(Some("c1")).unwrap_err().detail,
+            "the patient already has an open case (c1); close it before a new referral"
+        );
+    }
+
+    #[test]
+    fn a_case_update_names_the_actions_it_needs() {
+        use Action::*;
+        assert_eq!(update_actions(true, false), Ok(vec![ReassignCase]));
+        assert_eq!(update_actions(false, true), Ok(vec![FlagReview]));
+        assert_eq!(
+            update_actions(true, true),
+            Ok(vec![ReassignCase, FlagReview])
+        );
+        assert_eq!(
+            update_actions(false, false),
+            Err(broken(
+                "body",
+                "give nurse_id, psychiatrist_id or review_requested"
+            ))
+        );
+    }
+
+    #[test]
+    fn the_assessor_holds_a_case_nobody_held() {
+        assert_eq!(nurse_after_assessment(None, "n1"), "n1");
+        assert_eq!(nurse_after_assessment(Some("n0".into()), "n1"), "n0");
+    }
+
+    #[test]
+    fn only_a_later_completed_contact_moves_the_last_one() {
+        use ContactOutcome::*;
+        let now = Utc::now();
+        let before = now - Duration::days(3);
+        assert_eq!(last_completed_contact(None, Completed, now), Some(now));
+        assert_eq!(last_completed_contact(None, NoAnswer, now), None);
+        assert_eq!(
+            last_completed_contact(Some(before), Completed, now),
+            Some(now)
+        );
+        assert_eq!(
+            last_completed_contact(Some(now), Completed, before),
+            Some(now)
+        );
+        assert_eq!(
+            last_completed_contact(Some(before), Cancelled, now),
+            Some(before)
+        );
+    }
+
+    #[test]
+    fn the_first_score_is_the_baseline_or_before_it_the_screening() {
+        assert_eq!(first_score(Some(18), Some(9), true), Some(18));
+        assert_eq!(first_score(None, Some(9), false), Some(9));
+        assert_eq!(first_score(None, Some(9), true), None);
+        assert_eq!(first_score(None, None, false), None);
+    }
+
+    #[test]
+    fn timeline_details() {
+        assert_eq!(
+            contact_detail(ContactOutcome::NoAnswer),
+            "outcome=no_answer"
+        );
+        assert_eq!(review_detail(true), "review_requested=true");
+        assert_eq!(
+            reassignment_detail(Some(Some("n1")), Some(None)),
+            "nurse_id=n1 psychiatrist_id=none"
+        );
+        assert_eq!(
+            reassignment_detail(None, Some(Some("p1"))),
+            "psychiatrist_id=p1"
         );
     }
 

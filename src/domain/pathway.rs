@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::case::{RuleError, broken};
 use super::instruments::{Instrument, is_remission, is_response};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -69,6 +70,135 @@ pub fn allowed_transitions(from: Phase) -> Vec<Phase> {
         .into_iter()
         .filter(|&to| next_phase(from, Move::To(to)).is_some())
         .collect()
+}
+
+/// A move of a case to another phase, as it is written on the case and on its timeline entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseChange {
+    pub from: Phase,
+    pub to: Phase,
+    /// When the case entered `to` (its `phase_since`).
+    pub since: DateTime<Utc>,
+    /// When it closed, on a move to `closed`.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why it closed, on a move to `closed`.
+    pub exit_reason: Option<ExitReason>,
+}
+
+/// What a case's state refuses (409): `detail` says why; `allowed` lists the phases
+/// `POST /transitions` may reach when the refusal is of a move (empty on a closed case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub detail: String,
+    pub allowed: Option<Vec<Phase>>,
+}
+
+impl Refused {
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            allowed: None,
+        }
+    }
+
+    /// A refused move: why, then the phases the case may move to from where it is.
+    pub fn refused_move(from: Phase, why: &str) -> Self {
+        let allowed = allowed_transitions(from);
+        let names: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
+        Self {
+            detail: format!(
+                "{why}; from {} the case may move to: {}",
+                from.as_str(),
+                if names.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            allowed: Some(allowed),
+        }
+    }
+}
+
+/// A closed case is read-only: every change is refused.
+pub fn ensure_open(phase: Phase) -> Result<(), Refused> {
+    if phase == Phase::Closed {
+        Err(Refused {
+            detail: "the case is closed and read-only; a new episode is a new case".to_owned(),
+            allowed: Some(vec![]),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The nurse's initial assessment, dated `at`: a referred case becomes active.
+pub fn assess(from: Phase, at: DateTime<Utc>) -> Result<PhaseChange, Refused> {
+    let to = next_phase(from, Move::Assessment).ok_or_else(|| {
+        Refused::refused_move(
+            from,
+            "the initial assessment is recorded once, on a referred case",
+        )
+    })?;
+    Ok(PhaseChange {
+        from,
+        to,
+        since: at,
+        closed_at: None,
+        exit_reason: None,
+    })
+}
+
+/// The exit reason goes with closing: required to close, refused on any other move.
+pub fn check_exit_reason(to: Phase, exit_reason: Option<ExitReason>) -> Result<(), RuleError> {
+    match (to, exit_reason) {
+        (Phase::Closed, None) => Err(broken("exit_reason", "required to close a case")),
+        (to, Some(_)) if to != Phase::Closed => {
+            Err(broken("exit_reason", "given only when closing a case"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A move asked of `POST /transitions` at `at` (the exit reason already checked by
+/// `check_exit_reason`); a closing move carries its date and reason.
+pub fn transition(
+    from: Phase,
+    to: Phase,
+    exit_reason: Option<ExitReason>,
+    at: DateTime<Utc>,
+) -> Result<PhaseChange, Refused> {
+    if next_phase(from, Move::To(to)).is_none() {
+        let why = if from == Phase::Referred && to == Phase::Active {
+            "a referred case becomes active by its initial assessment (POST /assessment)".to_owned()
+        } else {
+            format!(
+                "a case cannot move from {} to {}",
+                from.as_str(),
+                to.as_str()
+            )
+        };
+        return Err(Refused::refused_move(from, &why));
+    }
+    let closing = to == Phase::Closed;
+    Ok(PhaseChange {
+        from,
+        to,
+        since: at,
+        closed_at: closing.then_some(at),
+        exit_reason: exit_reason.filter(|_| closing),
+    })
+}
+
+/// Contacts follow the initial assessment: a referred case refuses them.
+pub fn check_contact_phase(phase: Phase) -> Result<(), Refused> {
+    if phase == Phase::Referred {
+        Err(Refused::new(
+            "the case is waiting for its initial assessment: record it first (POST /assessment)",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -136,6 +266,30 @@ impl Default for Cadences {
     }
 }
 
+/// The instants at which the flags that grow with time turn on, seen at one instant: `derive`
+/// compares each case's dates with them, and the lists and worklists ask the database the same
+/// questions of the stored columns (so a filter and the flags it filters on agree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// An active case assessed at or before this instant, without response, is not improving.
+    pub not_improving_assessed_by: DateTime<Utc>,
+    /// An open case referred before this instant is a long episode.
+    pub long_episode_referred_before: DateTime<Utc>,
+    /// An open case due before this day is overdue.
+    pub overdue_due_before: NaiveDate,
+}
+
+impl Cadences {
+    /// The cutoffs at `now`.
+    pub fn cutoffs(&self, now: DateTime<Utc>) -> Cutoffs {
+        Cutoffs {
+            not_improving_assessed_by: now - Duration::weeks(self.not_improving_weeks),
+            long_episode_referred_before: now - Duration::days(self.long_episode_days),
+            overdue_due_before: now.date_naive(),
+        }
+    }
+}
+
 /// The stored facts of a case that its derived state depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseFacts {
@@ -193,8 +347,10 @@ pub fn derive(facts: &CaseFacts, cadences: &Cadences, now: DateTime<Utc>) -> Der
         }
         Phase::Closed => None,
     };
+    let cutoffs = cadences.cutoffs(now);
     let next_contact_due = due.map(|d| d.date_naive());
-    let overdue_days = next_contact_due.map_or(0, |d| (now.date_naive() - d).num_days().max(0));
+    let overdue_days =
+        next_contact_due.map_or(0, |d| (cutoffs.overdue_due_before - d).num_days().max(0));
 
     let responded = pair_responded(facts.baseline_phq9, facts.latest_phq9)
         || pair_responded(facts.baseline_gad7, facts.latest_gad7);
@@ -210,10 +366,10 @@ pub fn derive(facts: &CaseFacts, cadences: &Cadences, now: DateTime<Utc>) -> Der
     let not_improving = facts.phase == Phase::Active
         && facts
             .assessed_at
-            .is_some_and(|at| now - at >= Duration::weeks(cadences.not_improving_weeks))
+            .is_some_and(|at| at <= cutoffs.not_improving_assessed_by)
         && !responded;
     let needs_review = open && (safety_alert || not_improving || facts.review_requested);
-    let long_episode = open && now - facts.referred_at > Duration::days(cadences.long_episode_days);
+    let long_episode = open && facts.referred_at < cutoffs.long_episode_referred_before;
 
     let flags = [
         (safety_alert, Flag::SafetyAlert),
@@ -274,6 +430,140 @@ mod tests {
         assert_eq!(allowed_transitions(Active), vec![RelapsePrevention, Closed]);
         assert_eq!(allowed_transitions(RelapsePrevention), vec![Active, Closed]);
         assert!(allowed_transitions(Closed).is_empty());
+    }
+
+    #[test]
+    fn closing_takes_an_exit_reason_and_nothing_else_does() {
+        use Phase::*;
+        let reason = Some(ExitReason::Remission);
+        assert!(check_exit_reason(Closed, reason).is_ok());
+        assert!(check_exit_reason(RelapsePrevention, None).is_ok());
+        let missing = check_exit_reason(Closed, None).unwrap_err();
+        assert_eq!(
+            (missing.field, missing.message.as_str()),
+            ("exit_reason", "required to close a case")
+        );
+        let extra = check_exit_reason(Active, reason).unwrap_err();
+        assert_eq!(
+            (extra.field, extra.message.as_str()),
+            ("exit_reason", "given only when closing a case")
+        );
+    }
+
+    #[test]
+    fn a_move_is_the_typed_change_to_write() {
+        use Phase::*;
+        let reason = Some(ExitReason::Moved);
+        assert_eq!(
+            transition(Active, Closed, reason, at(3)),
+            Ok(PhaseChange {
+                from: Active,
+                to: Closed,
+                since: at(3),
+                closed_at: Some(at(3)),
+                exit_reason: reason,
+            })
+        );
+        assert_eq!(
+            transition(Active, RelapsePrevention, None, at(3)),
+            Ok(PhaseChange {
+                from: Active,
+                to: RelapsePrevention,
+                since: at(3),
+                closed_at: None,
+                exit_reason: None,
+            })
+        );
+        assert_eq!(
+            assess(Referred, at(2)).map(|c| (c.from, c.to, c.since, c.closed_at)),
+            Ok((Referred, Active, at(2), None))
+        );
+    }
+
+    #[test]
+    fn a_refused_move_says_why_and_where_the_case_may_go() {
+        use Phase::*;
+        assert_eq!(
+            transition(Referred, Active, None, at(1)),
+            Err(Refused {
+                detail: "a referred case becomes active by its initial assessment \
+                         (POST /assessment); from referred the case may move to: closed"
+                    .to_owned(),
+                allowed: Some(vec![Closed]),
+            })
+        );
+        assert_eq!(
+            transition(Active, Referred, None, at(1))
+                .unwrap_err()
+                .detail,
+            "a case cannot move from active to referred; from active the case may move to: \
+             relapse_prevention, closed"
+        );
+        assert_eq!(
+            assess(Active, at(1)),
+            Err(Refused {
+                detail: "the initial assessment is recorded once, on a referred case; from \
+                         active the case may move to: relapse_prevention, closed"
+                    .to_owned(),
+                allowed: Some(vec![RelapsePrevention, Closed]),
+            })
+        );
+        assert_eq!(
+            Refused::refused_move(Closed, "no").detail,
+            "no; from closed the case may move to: nothing"
+        );
+    }
+
+    #[test]
+    fn a_closed_case_is_read_only_and_contacts_wait_for_the_assessment() {
+        use Phase::*;
+        assert!(ensure_open(RelapsePrevention).is_ok());
+        assert_eq!(ensure_open(Closed).unwrap_err().allowed, Some(vec![]));
+        assert!(check_contact_phase(Active).is_ok());
+        assert_eq!(
+            check_contact_phase(Referred),
+            Err(Refused::new(
+                "the case is waiting for its initial assessment: record it first (POST /assessment)"
+            ))
+        );
+    }
+
+    #[test]
+    fn the_cutoffs_are_where_derive_turns_the_flags_on() {
+        let c = Cadences::default();
+        let now = at(400);
+        let cut = c.cutoffs(now);
+        let assessed_by = cut.not_improving_assessed_by;
+        let flags_assessed = |assessed_at: DateTime<Utc>| {
+            let facts = CaseFacts {
+                assessed_at: Some(assessed_at),
+                referred_at: assessed_at,
+                ..active(0, (20, 15))
+            };
+            derive(&facts, &c, now).flags
+        };
+        assert!(flags_assessed(assessed_by).contains(&Flag::NotImproving));
+        assert!(!flags_assessed(assessed_by + Duration::seconds(1)).contains(&Flag::NotImproving));
+        let long = |referred_at: DateTime<Utc>| {
+            let facts = CaseFacts {
+                referred_at,
+                ..referred()
+            };
+            derive(&facts, &c, now).flags.contains(&Flag::LongEpisode)
+        };
+        let before = cut.long_episode_referred_before;
+        assert!(long(before - Duration::seconds(1)));
+        assert!(!long(before));
+        let due_on = |day: NaiveDate| {
+            let facts = CaseFacts {
+                referred_at: day.and_hms_opt(9, 0, 0).unwrap().and_utc()
+                    - Duration::days(c.assessment_due_days),
+                ..referred()
+            };
+            derive(&facts, &c, now).overdue_days
+        };
+        assert_eq!(due_on(cut.overdue_due_before - Duration::days(1)), 1);
+        assert_eq!(due_on(cut.overdue_due_before), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! those not yet moved still live in their handlers under `http/`.
 
 pub mod accounts;
+pub mod cases;
 pub mod idempotency;
 pub mod tele_expertise;
 

@@ -1,0 +1,434 @@
+//! Cases: the GP's referral, the nurse's assessment and contacts, phase moves, reassignment and
+//! the review flag (`write`); one case, lists, contacts, the timeline and the worklist (`read`).
+//! Every read and write of a case is audited; every operation is one transaction.
+
+mod read;
+mod write;
+
+pub use read::{
+    CasePage, CaseQuery, ContactPage, Timeline, TimelineEntry, Worklist, WorklistItem, contacts,
+    get, list, timeline, worklist,
+};
+pub use write::{
+    Assessment, CaseUpdate, ContactRecorded, NewCase, NewContact, Transition, assess, log_contact,
+    refer, transition, update,
+};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Caller;
+use crate::config::Settings;
+use crate::db::audit::{self, Outcome};
+use crate::db::cases::{
+    self as store, CaseRow, ContactRow, EventRow, ScoreRow, facts, optional_score, stored_score,
+};
+use crate::db::{DbConn, naive, utc};
+use crate::domain::case::{
+    ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance, split_set,
+    weeks_in_treatment,
+};
+use crate::domain::instruments::{Band, Instrument, Score, score};
+use crate::domain::pathway::{Cadences, ExitReason, Flag, Phase, Refused, derive};
+use crate::domain::policy::{Action, Actor, Denied, Scope};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::http::auth::parse_id;
+
+impl From<RuleError> for AppError {
+    fn from(e: RuleError) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> Self {
+        AppError::Conflict {
+            detail: refused.detail,
+            allowed: refused
+                .allowed
+                .map(|phases| phases.iter().map(|p| p.as_str().to_owned()).collect()),
+        }
+    }
+}
+
+/// The person or practice software acting on cases, and the practices `action` lets them reach.
+/// Cases are the care team's: the operator of the command line, like an admin, may not.
+fn clinician<'a>(caller: Caller<'a>, action: Action) -> AppResult<(&'a Actor, Scope)> {
+    let scope = caller.may(action)?;
+    match caller {
+        Caller::Actor(actor) => Ok((actor, scope)),
+        Caller::Operator => Err(Denied.into()),
+    }
+}
+
+/// A questionnaire as scored by the server.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScoreView {
+    /// The score's id, to attach it to a tele-expertise request (absent in a case's
+    /// baseline/latest summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub instrument: Instrument,
+    /// The answers, each 0–3, in the questionnaire's order.
+    pub items: Vec<u8>,
+    pub total: u8,
+    pub band: Band,
+    /// LOINC code of the total.
+    pub loinc: String,
+    /// PHQ-9 only: item 9 (thoughts of self-harm) answered above 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item9_positive: Option<bool>,
+    /// When it was measured (absent in a case's baseline/latest summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<DateTime<Utc>>,
+}
+
+impl ScoreView {
+    fn of(score: &Score, measured_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            id: None,
+            instrument: score.instrument,
+            items: score.items.clone(),
+            total: score.total,
+            band: score.band,
+            loinc: score.instrument.loinc().to_owned(),
+            item9_positive: (score.instrument == Instrument::Phq9).then(|| score.item9_positive()),
+            measured_at,
+        }
+    }
+
+    fn stored(id: &str, score: &Score, measured_at: DateTime<Utc>) -> AppResult<Self> {
+        Ok(Self {
+            id: Some(parse_id(id)?),
+            ..Self::of(score, Some(measured_at))
+        })
+    }
+
+    fn from_row(row: &ScoreRow) -> AppResult<Self> {
+        let instrument = Instrument::parse(&row.instrument).ok_or_else(|| stored("instrument"))?;
+        Self::stored(
+            &row.id,
+            &stored_score(instrument, &row.items)?,
+            utc(row.measured_at),
+        )
+    }
+}
+
+/// PHQ-9 and GAD-7 at one point of the episode.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScorePair {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phq9: Option<ScoreView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gad7: Option<ScoreView>,
+}
+
+impl ScorePair {
+    fn stored(phq9: Option<&str>, gad7: Option<&str>) -> AppResult<Self> {
+        let view = |instrument, items| -> AppResult<Option<ScoreView>> {
+            Ok(optional_score(instrument, items)?.map(|s| ScoreView::of(&s, None)))
+        };
+        Ok(Self {
+            phq9: view(Instrument::Phq9, phq9)?,
+            gad7: view(Instrument::Gad7, gad7)?,
+        })
+    }
+}
+
+/// One episode of care, with the state derived from its facts at the time of the response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Case {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub practice_id: Uuid,
+    pub program: Program,
+    pub indications: Vec<Indication>,
+    /// With the `addiction` indication: the substances involved.
+    pub substances: Vec<Substance>,
+    pub phase: Phase,
+    /// The account (GP or practice software) that made the referral.
+    pub referred_by: Uuid,
+    pub referring_gp_id: Option<Uuid>,
+    pub nurse_id: Option<Uuid>,
+    pub psychiatrist_id: Option<Uuid>,
+    pub referred_at: DateTime<Utc>,
+    pub assessed_at: Option<DateTime<Utc>>,
+    /// When the case entered its current phase.
+    pub phase_since: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub exit_reason: Option<ExitReason>,
+    pub referral_note: Option<String>,
+    pub care_plan: Option<String>,
+    /// A psychiatric review asked for by the nurse or the psychiatrist.
+    pub review_requested: bool,
+    pub last_completed_contact_at: Option<DateTime<Utc>>,
+    /// The assessment's due date while referred; then the next completed contact's.
+    pub next_contact_due: Option<NaiveDate>,
+    /// Days past `next_contact_due` (0 when not overdue).
+    pub overdue_days: i64,
+    /// Whole weeks since the initial assessment.
+    pub weeks_in_treatment: i64,
+    /// PHQ-9 or GAD-7 down by half from baseline.
+    pub responded: bool,
+    /// Latest PHQ-9 (and GAD-7, if measured) below 5.
+    pub remitted: bool,
+    pub flags: Vec<Flag>,
+    /// Scores at the initial assessment.
+    pub baseline: ScorePair,
+    /// The most recent scores (the screening's until the assessment).
+    pub latest: ScorePair,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn stored(what: &str) -> AppError {
+    AppError::Internal(format!("stored {what} unknown"))
+}
+
+fn parse_optional_id(id: Option<&str>) -> AppResult<Option<Uuid>> {
+    id.map(parse_id).transpose()
+}
+
+impl Case {
+    pub fn from_row(row: CaseRow, cadences: &Cadences, now: DateTime<Utc>) -> AppResult<Self> {
+        let facts = facts(&row)?;
+        let derived = derive(&facts, cadences, now);
+        Ok(Self {
+            id: parse_id(&row.id)?,
+            patient_id: parse_id(&row.patient_id)?,
+            practice_id: parse_id(&row.practice_id)?,
+            program: Program::parse(&row.program).ok_or_else(|| stored("program"))?,
+            indications: split_set(&row.indications, Indication::parse)
+                .ok_or_else(|| stored("indications"))?,
+            substances: split_set(&row.substances, Substance::parse)
+                .ok_or_else(|| stored("substances"))?,
+            phase: facts.phase,
+            referred_by: parse_id(&row.referred_by)?,
+            referring_gp_id: parse_optional_id(row.referring_gp_id.as_deref())?,
+            nurse_id: parse_optional_id(row.nurse_id.as_deref())?,
+            psychiatrist_id: parse_optional_id(row.psychiatrist_id.as_deref())?,
+            referred_at: facts.referred_at,
+            assessed_at: facts.assessed_at,
+            phase_since: facts.phase_since,
+            closed_at: row.closed_at.map(utc),
+            exit_reason: exit_reason(row.exit_reason.as_deref())?,
+            referral_note: row.referral_note,
+            care_plan: row.care_plan,
+            review_requested: row.review_requested,
+            last_completed_contact_at: facts.last_completed_contact_at,
+            next_contact_due: derived.next_contact_due,
+            overdue_days: derived.overdue_days,
+            weeks_in_treatment: weeks_in_treatment(facts.assessed_at, now),
+            responded: derived.responded,
+            remitted: derived.remitted,
+            flags: derived.flags,
+            baseline: ScorePair::stored(
+                row.baseline_phq9.as_deref(),
+                row.baseline_gad7.as_deref(),
+            )?,
+            latest: ScorePair::stored(row.latest_phq9.as_deref(), row.latest_gad7.as_deref())?,
+            version: row.version,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+        })
+    }
+}
+
+fn exit_reason(stored_reason: Option<&str>) -> AppResult<Option<ExitReason>> {
+    stored_reason
+        .map(|r| ExitReason::parse(r).ok_or_else(|| stored("exit reason")))
+        .transpose()
+}
+
+/// A nurse's contact with the patient.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub mode: ContactMode,
+    pub outcome: ContactOutcome,
+    pub duration_minutes: Option<i32>,
+    pub note: Option<String>,
+    pub next_planned_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    /// Questionnaires answered at this contact.
+    pub scores: Vec<ScoreView>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Contact {
+    pub fn from_row(row: ContactRow, scores: Vec<ScoreView>) -> AppResult<Self> {
+        Ok(Self {
+            id: parse_id(&row.id)?,
+            case_id: parse_id(&row.case_id)?,
+            occurred_at: utc(row.occurred_at),
+            mode: ContactMode::parse(&row.mode).ok_or_else(|| stored("mode"))?,
+            outcome: ContactOutcome::parse(&row.outcome).ok_or_else(|| stored("outcome"))?,
+            duration_minutes: row.duration_minutes,
+            note: row.note,
+            next_planned_at: row.next_planned_at.map(utc),
+            author_id: parse_id(&row.author_id)?,
+            scores,
+            created_at: utc(row.created_at),
+        })
+    }
+}
+
+/// Questionnaire answers as sent by a client: PHQ-2 (2 items), PHQ-9 (9), GAD-7 (7), each 0–3.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    #[schema(min_items = 2, max_items = 2, value_type = Option<Vec<u8>>)]
+    pub phq2: Option<Vec<i64>>,
+    #[schema(min_items = 9, max_items = 9, value_type = Option<Vec<u8>>)]
+    pub phq9: Option<Vec<i64>>,
+    #[schema(min_items = 7, max_items = 7, value_type = Option<Vec<u8>>)]
+    pub gad7: Option<Vec<i64>>,
+}
+
+/// Scores every questionnaire given, reporting each bad item as `prefix.instrument[index]`.
+pub fn score_answers(
+    prefix: &str,
+    given: &[(Instrument, Option<&Vec<i64>>)],
+) -> AppResult<Vec<Score>> {
+    let mut scores = Vec::new();
+    let mut errors = Vec::new();
+    for (instrument, answers) in given {
+        let Some(answers) = answers else { continue };
+        let field = if prefix.is_empty() {
+            instrument.as_str().to_owned()
+        } else {
+            format!("{prefix}.{}", instrument.as_str())
+        };
+        match score(*instrument, answers) {
+            Ok(s) => scores.push(s),
+            Err(problems) => errors.extend(problems.into_iter().map(|p| {
+                let field = match p.item {
+                    Some(i) => format!("{field}[{i}]"),
+                    None => field.clone(),
+                };
+                FieldError::new(field, p.message)
+            })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scores)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Scores measured at one event, with where and by whom.
+struct Measured<'a> {
+    event_id: &'a str,
+    at: NaiveDateTime,
+    /// `screening`, `assessment` or `contact`.
+    context: &'a str,
+    by: &'a Actor,
+}
+
+/// Writes the scores measured at one event (returning them as shown, with their ids), brings
+/// the case's latest scores up to date, and writes the safety-alert notices of a PHQ-9 with item
+/// 9 above 0.
+fn record_scores(
+    conn: &mut DbConn,
+    settings: &Settings,
+    case: &mut CaseRow,
+    scores: &[Score],
+    measured: &Measured<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ScoreView>> {
+    let mut views = Vec::with_capacity(scores.len());
+    for s in scores {
+        let score_id = Uuid::now_v7().to_string();
+        store::insert_score(
+            conn,
+            &ScoreRow::of(
+                score_id.clone(),
+                &case.id,
+                measured.event_id,
+                s,
+                measured.at,
+                measured.context,
+                &measured.by.id,
+            ),
+        )?;
+        // PHQ-9 item 9 above 0: the GP and the nurse are told at once, in this transaction.
+        if s.item9_positive() {
+            crate::outbox::notices::safety_alert(conn, settings, case, &score_id, now)?;
+        }
+        views.push(ScoreView::stored(&score_id, s, utc(measured.at))?);
+    }
+    for instrument in [Instrument::Phq9, Instrument::Gad7] {
+        if scores.iter().any(|s| s.instrument == instrument) {
+            let latest = store::latest_score(conn, &case.id, instrument.as_str())?;
+            if let Some(column) = case.latest_of(instrument) {
+                *column = latest.map(|row| row.items);
+            }
+        }
+    }
+    Ok(views)
+}
+
+/// A timeline entry of `kind` on a case, by `actor`, recorded now.
+pub(crate) fn event(
+    case_id: &str,
+    kind: EventKind,
+    actor: &Actor,
+    occurred_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> EventRow {
+    EventRow::new(
+        Uuid::now_v7().to_string(),
+        case_id,
+        kind,
+        &actor.id,
+        naive(occurred_at),
+        naive(now),
+    )
+}
+
+/// A case in the caller's scope, or 404 (an attempt outside it is audited as denied; the denial
+/// is `recorded`, so that the transaction commits its audit row).
+pub fn case_in_scope(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: &str,
+    action: &str,
+    now: NaiveDateTime,
+) -> AppResult<CaseRow> {
+    match store::find(conn, id)? {
+        Some(row) if scope.covers(&row.practice_id) => Ok(row),
+        Some(row) => {
+            let denied = Outcome::Denied(audit::DENIED_PRACTICE);
+            audit_case(conn, actor, action, &row, denied, now)?;
+            Err(AppError::not_found("case").recorded())
+        }
+        None => Err(AppError::not_found("case")),
+    }
+}
+
+/// A closed case is read-only (409).
+pub fn ensure_open(row: &CaseRow) -> AppResult<()> {
+    Ok(crate::domain::pathway::ensure_open(row.phase()?)?)
+}
+
+/// Writes the audit row of a read or write of one case (or of its refusal).
+fn audit_case(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    row: &CaseRow,
+    outcome: Outcome,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let (patient, case) = (Some(row.patient_id.as_str()), Some(row.id.as_str()));
+    Ok(audit::record(
+        conn, actor, action, patient, case, outcome, now,
+    )?)
+}
