@@ -5,7 +5,10 @@
 //! those not yet moved still live in their handlers under `http/`.
 
 pub mod accounts;
+pub mod api_clients;
 pub mod idempotency;
+pub mod practices;
+mod versioned;
 
 use std::sync::Arc;
 
