@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod api_clients;
 pub mod idempotency;
+pub mod patients;
 pub mod practices;
 mod versioned;
 
