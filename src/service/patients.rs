@@ -164,6 +164,66 @@ pub struct PatientQuery {
     pub external_id: Option<String>,
 }
 
+impl NewPatient {
+    /// The row to insert: text trimmed, the email normalised, the INS status defaulted; the
+    /// consent recorded by `by`.
+    fn into_row(
+        self,
+        practice_id: String,
+        ins: Option<String>,
+        by: &str,
+        at: NaiveDateTime,
+    ) -> PatientRow {
+        PatientRow {
+            id: Uuid::now_v7().to_string(),
+            practice_id,
+            external_id: self.external_id.trimmed(),
+            family_name: self.family_name.trimmed(),
+            given_names: self.given_names.trimmed(),
+            birth_date: self.birth_date,
+            sex: self.sex.as_str().to_owned(),
+            email: self.email.as_deref().map(normalize_email),
+            phone: self.phone.map(|p| p.trim().to_owned()),
+            ins_status: ins_status_of_new(ins.is_some(), self.ins_status)
+                .map(|status| status.as_str().to_owned()),
+            ins,
+            consent_status: self.consent.as_str().to_owned(),
+            consent_at: at,
+            consent_by: by.to_owned(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+impl PatientUpdate {
+    /// The columns to write: text trimmed, the email normalised; a consent given records who and
+    /// when.
+    fn into_changes(
+        self,
+        ins: Option<String>,
+        ins_status: Option<InsStatus>,
+        by: &str,
+        at: NaiveDateTime,
+    ) -> PatientChanges {
+        PatientChanges {
+            external_id: self.external_id.map(|v| v.trimmed()),
+            family_name: self.family_name.map(|v| v.trimmed()),
+            given_names: self.given_names.map(|v| v.trimmed()),
+            birth_date: self.birth_date,
+            sex: self.sex.map(|s| s.as_str().to_owned()),
+            email: self.email.as_deref().map(|e| Some(normalize_email(e))),
+            phone: self.phone.map(|p| Some(p.trim().to_owned())),
+            ins_status: ins_status.map(|status| Some(status.as_str().to_owned())),
+            ins: ins.map(Some),
+            consent_status: self.consent.map(|c| c.as_str().to_owned()),
+            consent_at: self.consent.map(|_| at),
+            consent_by: self.consent.map(|_| by.to_owned()),
+        }
+    }
+}
+
 impl VersionedRow for PatientRow {
     const TABLE: Versioned = Versioned::Patients;
 
@@ -185,54 +245,16 @@ pub async fn register(
     check_birth_date(input.birth_date, now.date_naive())?;
     let requested = input.practice_id.map(|id| id.to_string());
     let practice_id =
-        registering_practice(requested, &actor.practice_ids, &scope).map_err(|refused| {
-            match refused {
-                PracticeRefused::Unnamed => AppError::invalid(
-                    "practice_id",
-                    "required: you work in several practices (or none)",
-                ),
-                PracticeRefused::NotTheirs => {
-                    AppError::Forbidden("you do not work in this practice".to_owned())
-                }
-            }
-        })?;
+        registering_practice(requested, &actor.practice_ids, &scope).map_err(practice_refused)?;
     let ins = normal_ins(input.ins.as_deref())?;
-    let row = PatientRow {
-        id: Uuid::now_v7().to_string(),
-        practice_id,
-        external_id: input.external_id.trimmed(),
-        family_name: input.family_name.trimmed(),
-        given_names: input.given_names.trimmed(),
-        birth_date: input.birth_date,
-        sex: input.sex.as_str().to_owned(),
-        email: input.email.as_deref().map(normalize_email),
-        phone: input.phone.map(|p| p.trim().to_owned()),
-        ins_status: ins_status_of_new(ins.is_some(), input.ins_status)
-            .map(|status| status.as_str().to_owned()),
-        ins,
-        consent_status: input.consent.as_str().to_owned(),
-        consent_at: naive(now),
-        consent_by: actor.id.clone(),
-        version: 1,
-        created_at: naive(now),
-        updated_at: naive(now),
-    };
+    let row = input.into_row(practice_id, ins, &actor.id, naive(now));
     let actor = actor.clone();
     ctx.db
         .transaction(move |conn| {
             idempotency::once(conn, &actor.id, key.as_ref(), true, naive(now), |conn| {
                 external_id_free(conn, &row.practice_id, &row.external_id, None)?;
                 store::insert(conn, &row)?;
-                let at = naive(now);
-                audit::record(
-                    conn,
-                    &actor,
-                    "patient.create",
-                    Some(&row.id),
-                    None,
-                    Outcome::Ok,
-                    at,
-                )?;
+                audited(conn, &actor, "patient.create", &row.id, naive(now))?;
                 Patient::from_row(row)
             })
         })
@@ -247,15 +269,7 @@ pub async fn get(ctx: &Ctx, caller: Caller<'_>, id: Uuid) -> AppResult<Patient> 
         .db
         .transaction(move |conn| {
             let row = in_scope(conn, &actor, &scope, &id, "patient.read", now)?;
-            audit::record(
-                conn,
-                &actor,
-                "patient.read",
-                Some(&row.id),
-                None,
-                Outcome::Ok,
-                now,
-            )?;
+            audited(conn, &actor, "patient.read", &row.id, now)?;
             Ok(row)
         })
         .await?;
@@ -331,33 +345,12 @@ pub async fn update(
                 let ins_status =
                     ins_status_change(current.ins.is_some(), ins.is_some(), input.ins_status)
                         .map_err(|why| AppError::invalid("ins_status", why))?;
-                let changes = PatientChanges {
-                    external_id: input.external_id.map(|v| v.trimmed()),
-                    family_name: input.family_name.map(|v| v.trimmed()),
-                    given_names: input.given_names.map(|v| v.trimmed()),
-                    birth_date: input.birth_date,
-                    sex: input.sex.map(|s| s.as_str().to_owned()),
-                    email: input.email.as_deref().map(|e| Some(normalize_email(e))),
-                    phone: input.phone.map(|p| Some(p.trim().to_owned())),
-                    ins_status: ins_status.map(|status| Some(status.as_str().to_owned())),
-                    ins: ins.map(Some),
-                    consent_status: input.consent.map(|c| c.as_str().to_owned()),
-                    consent_at: input.consent.map(|_| at),
-                    consent_by: input.consent.map(|_| actor.id.clone()),
-                };
+                let changes = input.into_changes(ins, ins_status, &actor.id, at);
                 if let Some(external_id) = &changes.external_id {
                     external_id_free(conn, &current.practice_id, external_id, Some(&current.id))?;
                 }
                 store::update(conn, &current.id, &changes, at)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    "patient.update",
-                    Some(&current.id),
-                    None,
-                    Outcome::Ok,
-                    at,
-                )?;
+                audited(conn, &actor, "patient.update", &current.id, at)?;
                 Ok(())
             })
         })
@@ -393,6 +386,37 @@ fn acting(caller: Caller<'_>, action: Action) -> AppResult<(&Actor, Scope)> {
         Caller::Actor(actor) => Ok((actor, caller.may(action)?)),
         Caller::Operator => Err(Denied.into()),
     }
+}
+
+fn practice_refused(refused: PracticeRefused) -> AppError {
+    match refused {
+        PracticeRefused::Unnamed => AppError::invalid(
+            "practice_id",
+            "required: you work in several practices (or none)",
+        ),
+        PracticeRefused::NotTheirs => {
+            AppError::Forbidden("you do not work in this practice".to_owned())
+        }
+    }
+}
+
+/// A read or write of the patient, audited as done.
+fn audited(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    patient_id: &str,
+    at: NaiveDateTime,
+) -> AppResult<()> {
+    Ok(audit::record(
+        conn,
+        actor,
+        action,
+        Some(patient_id),
+        None,
+        Outcome::Ok,
+        at,
+    )?)
 }
 
 fn check_birth_date(birth_date: NaiveDate, today: NaiveDate) -> AppResult<()> {
