@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::ValidationError;
 
 /// What a person does in the program; decides what they may see and do (see `policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -108,6 +109,59 @@ pub fn is_valid_email(email: &str) -> bool {
     email.parse::<lettre::Address>().is_ok() && email.len() <= 254
 }
 
+/// The validator's entry points for an email address and a new password
+/// (`#[validate(custom(function = "crate::domain::account::email_address"))]`).
+pub fn email_address(value: &str) -> Result<(), ValidationError> {
+    if is_valid_email(&normalize_email(value)) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("email").with_message("must be an email address".into()))
+    }
+}
+
+/// See `email_address`.
+pub fn new_password(value: &str) -> Result<(), ValidationError> {
+    check_new_password(value)
+        .map_err(|why| ValidationError::new("password").with_message(why.into()))
+}
+
+/// An admin's change to an account (a person's, or practice software's), as far as the rules
+/// about sessions and one's own account go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountChange {
+    pub active: Option<bool>,
+    /// `Some(true)` locks the account for every address, `Some(false)` unlocks it.
+    pub locked: Option<bool>,
+    pub role: Option<Role>,
+    pub new_password: bool,
+}
+
+impl AccountChange {
+    /// Refuses what an admin may not do to their own account: deactivate, lock or demote it
+    /// (another administrator must, so that one slip cannot leave the registry without one).
+    pub fn check_own(&self) -> Result<(), &'static str> {
+        if self.active == Some(false)
+            || self.locked == Some(true)
+            || self.role.is_some_and(|r| r != Role::Admin)
+        {
+            Err("you cannot deactivate, lock or demote your own account; ask another administrator")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Tokens issued before a deactivation (or a reactivation), a new password, or a lock or an
+    /// unlock stop working at once: the account's sessions end.
+    pub fn ends_sessions(&self) -> bool {
+        self.active.is_some() || self.new_password || self.locked.is_some()
+    }
+
+    /// An admin's unlock also forgets the failed logins of every client address.
+    pub fn forgets_login_failures(&self) -> bool {
+        self.locked == Some(false)
+    }
+}
+
 /// The lockout rule: after `threshold` failed logins in a row an account locks; it unlocks when an
 /// admin says so or, if `lock_minutes` is set, once that time has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +177,13 @@ impl LockoutPolicy {
             (Some(_), None) => true,
             (Some(at), Some(minutes)) => now < at + Duration::minutes(minutes),
         }
+    }
+
+    /// Locks set at or after this time still hold (`None`: every lock holds until an admin
+    /// unlocks).
+    pub fn locks_in_force_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.lock_minutes
+            .map(|minutes| now - Duration::minutes(minutes))
     }
 
     /// Whether `failed` logins in a row are enough to lock the account.
@@ -261,5 +322,90 @@ mod tests {
             lock_minutes: None,
         };
         assert!(manual.is_locked(Some(at(0)), at(100_000)));
+    }
+
+    #[test]
+    fn an_admin_may_not_deactivate_lock_or_demote_themselves() {
+        let refused = [
+            AccountChange {
+                active: Some(false),
+                ..Default::default()
+            },
+            AccountChange {
+                locked: Some(true),
+                ..Default::default()
+            },
+            AccountChange {
+                role: Some(Role::Gp),
+                ..Default::default()
+            },
+        ];
+        for change in refused {
+            assert!(change.check_own().is_err(), "{change:?}");
+        }
+        let allowed = [
+            AccountChange::default(),
+            AccountChange {
+                active: Some(true),
+                locked: Some(false),
+                role: Some(Role::Admin),
+                new_password: true,
+            },
+        ];
+        for change in allowed {
+            assert!(change.check_own().is_ok(), "{change:?}");
+        }
+    }
+
+    #[test]
+    fn sessions_end_on_activity_password_and_lock_changes() {
+        assert!(!AccountChange::default().ends_sessions());
+        assert!(
+            !AccountChange {
+                role: Some(Role::Nurse),
+                ..Default::default()
+            }
+            .ends_sessions()
+        );
+        for change in [
+            AccountChange {
+                active: Some(true),
+                ..Default::default()
+            },
+            AccountChange {
+                new_password: true,
+                ..Default::default()
+            },
+            AccountChange {
+                locked: Some(false),
+                ..Default::default()
+            },
+        ] {
+            assert!(change.ends_sessions(), "{change:?}");
+        }
+        let unlock = AccountChange {
+            locked: Some(false),
+            ..Default::default()
+        };
+        assert!(unlock.forgets_login_failures());
+        let lock = AccountChange {
+            locked: Some(true),
+            ..Default::default()
+        };
+        assert!(!lock.forgets_login_failures());
+    }
+
+    #[test]
+    fn locks_in_force_are_those_of_the_last_lock_minutes() {
+        let timed = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: Some(15),
+        };
+        assert_eq!(timed.locks_in_force_since(at(20)), Some(at(5)));
+        let manual = LockoutPolicy {
+            threshold: 5,
+            lock_minutes: None,
+        };
+        assert_eq!(manual.locks_in_force_since(at(20)), None);
     }
 }

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::ValidationError;
+
+use super::policy::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Sex {
@@ -119,6 +122,84 @@ pub fn check_nir(raw: &str) -> Result<String, &'static str> {
     Ok(nir)
 }
 
+/// The INS status of a new patient: the one given, `provisional` by default; none without an
+/// INS (a status given without one is ignored at registration).
+pub fn ins_status_of_new(ins_given: bool, status: Option<InsStatus>) -> Option<InsStatus> {
+    ins_given.then(|| status.unwrap_or(InsStatus::Provisional))
+}
+
+/// The INS status a change of a patient stores (`None`: unchanged): the one given; a new INS
+/// given without one starts again at `provisional`. A status needs an INS, the patient's or one
+/// given with it.
+pub fn ins_status_change(
+    has_ins: bool,
+    new_ins: bool,
+    status: Option<InsStatus>,
+) -> Result<Option<InsStatus>, &'static str> {
+    match (status, new_ins) {
+        (Some(_), false) if !has_ins => Err("the patient has no INS"),
+        (Some(status), _) => Ok(Some(status)),
+        (None, true) => Ok(Some(InsStatus::Provisional)),
+        (None, false) => Ok(None),
+    }
+}
+
+/// A phone number as people write it: 4 to 30 characters of digits, spaces and `+ . ( ) -`,
+/// with at least one digit.
+pub fn is_phone_number(value: &str) -> bool {
+    (4..=30).contains(&value.chars().count())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +.()-".contains(c))
+        && value.chars().any(|c| c.is_ascii_digit())
+}
+
+/// The validator's entry points for a patient's phone number and INS
+/// (`#[validate(custom(function = "crate::domain::patient::phone"))]`).
+pub fn phone(value: &str) -> Result<(), ValidationError> {
+    if is_phone_number(value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone")
+            .with_message("must be a phone number: digits, spaces, + . ( ) -".into()))
+    }
+}
+
+/// See `phone`.
+pub fn nir(value: &str) -> Result<(), ValidationError> {
+    check_nir(value)
+        .map(drop)
+        .map_err(|why| ValidationError::new("ins").with_message(why.into()))
+}
+
+/// Why a patient cannot be registered where asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PracticeRefused {
+    /// No practice named, and the caller works in several practices (or none).
+    Unnamed,
+    /// The practice named is not one the caller may register patients in.
+    NotTheirs,
+}
+
+/// The practice a new patient goes to: the one named, or the caller's only one; it must be in
+/// the caller's scope.
+pub fn registering_practice(
+    requested: Option<String>,
+    own: &[String],
+    scope: &Scope,
+) -> Result<String, PracticeRefused> {
+    let practice = match (requested, own) {
+        (Some(id), _) => id,
+        (None, [only]) => only.clone(),
+        (None, _) => return Err(PracticeRefused::Unnamed),
+    };
+    if scope.covers(&practice) {
+        Ok(practice)
+    } else {
+        Err(PracticeRefused::NotTheirs)
+    }
+}
+
 /// A birth date the registry accepts: from 1900-01-01 to today.
 pub fn plausible_birth_date(
     birth_date: chrono::NaiveDate,
@@ -187,5 +268,71 @@ mod tests {
         for consent in [ConsentStatus::Informed, ConsentStatus::Objected] {
             assert_eq!(ConsentStatus::parse(consent.as_str()), Some(consent));
         }
+    }
+
+    #[test]
+    fn a_new_inses_status_defaults_to_provisional() {
+        assert_eq!(ins_status_of_new(true, None), Some(InsStatus::Provisional));
+        assert_eq!(
+            ins_status_of_new(true, Some(InsStatus::Qualified)),
+            Some(InsStatus::Qualified)
+        );
+        assert_eq!(ins_status_of_new(false, Some(InsStatus::Qualified)), None);
+        assert_eq!(ins_status_of_new(false, None), None);
+    }
+
+    #[test]
+    fn an_ins_status_change_needs_an_ins() {
+        let qualified = Some(InsStatus::Qualified);
+        assert_eq!(ins_status_change(true, false, qualified), Ok(qualified));
+        assert_eq!(ins_status_change(false, true, qualified), Ok(qualified));
+        assert_eq!(
+            ins_status_change(false, false, qualified),
+            Err("the patient has no INS")
+        );
+        // A new INS without a status starts again at provisional; nothing given, nothing changes.
+        assert_eq!(
+            ins_status_change(true, true, None),
+            Ok(Some(InsStatus::Provisional))
+        );
+        assert_eq!(ins_status_change(true, false, None), Ok(None));
+        assert_eq!(ins_status_change(false, false, None), Ok(None));
+    }
+
+    #[test]
+    fn phone_numbers() {
+        for ok in ["0612345678", "+33 6 12 34 56 78", "(01) 23.45-67"] {
+            assert!(is_phone_number(ok), "{ok}");
+        }
+        for bad in ["123", "+ ()", "06 12 34 56 78 ext", &"1".repeat(31)] {
+            assert!(!is_phone_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_new_patient_goes_to_the_practice_named_or_the_callers_only_one() {
+        let own = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+        let mine = Scope::Practices(own(&["p1"]));
+        assert_eq!(
+            registering_practice(None, &own(&["p1"]), &mine),
+            Ok("p1".to_owned())
+        );
+        assert_eq!(
+            registering_practice(Some("p1".into()), &own(&["p1"]), &mine),
+            Ok("p1".to_owned())
+        );
+        assert_eq!(
+            registering_practice(Some("p2".into()), &own(&["p1"]), &mine),
+            Err(PracticeRefused::NotTheirs)
+        );
+        let both = Scope::Practices(own(&["p1", "p2"]));
+        assert_eq!(
+            registering_practice(None, &own(&["p1", "p2"]), &both),
+            Err(PracticeRefused::Unnamed)
+        );
+        assert_eq!(
+            registering_practice(None, &[], &Scope::All),
+            Err(PracticeRefused::Unnamed)
+        );
     }
 }

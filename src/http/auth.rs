@@ -19,6 +19,7 @@ use crate::domain::credentials::{
 use crate::domain::policy::Actor;
 use crate::domain::tokens::{SubjectKind, TokenError};
 use crate::error::{AppError, AppResult};
+pub use crate::service::accounts::Me;
 
 /// How to obtain a token: a person's email and password, or an API client's credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,23 +89,6 @@ pub struct RefreshRequest {
     #[validate(length(min = 1, max = 256))]
     #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
-}
-
-/// The caller's own account.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Me {
-    pub id: Uuid,
-    /// `user` for a person, `api_client` for practice software.
-    pub kind: SubjectKind,
-    /// A person's email (absent for an API client).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    pub name: String,
-    /// A person's role (absent for an API client).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
-    pub practice_ids: Vec<Uuid>,
-    pub locale: Locale,
 }
 
 const BAD_LOGIN: &str = "invalid email or password";
@@ -563,36 +547,7 @@ pub async fn logout(
         (status = 503, description = "Database unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    let me = state
-        .db
-        .run(move |conn| {
-            let (email, name) = match actor.kind {
-                SubjectKind::User => {
-                    let user = accounts::find_user(conn, &actor.id)?
-                        .ok_or_else(|| AppError::not_found("account"))?;
-                    (Some(user.user.email), user.user.name)
-                }
-                SubjectKind::ApiClient => {
-                    let client = accounts::find_api_client(conn, &actor.id)?
-                        .ok_or_else(|| AppError::not_found("account"))?;
-                    (None, client.name)
-                }
-            };
-            Ok(Me {
-                id: parse_id(&actor.id)?,
-                kind: actor.kind,
-                email,
-                name,
-                role: actor.role,
-                practice_ids: actor
-                    .practice_ids
-                    .iter()
-                    .map(|id| parse_id(id))
-                    .collect::<AppResult<_>>()?,
-                locale: actor.locale,
-            })
-        })
-        .await?;
+    let me = crate::service::accounts::me(&state.ctx(), &actor).await?;
     Ok(HttpResponse::Ok().json(me))
 }
 

@@ -275,19 +275,6 @@ pub fn plain_text(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-pub fn email_address(value: &str) -> Result<(), ValidationError> {
-    if crate::domain::account::is_valid_email(&crate::domain::account::normalize_email(value)) {
-        Ok(())
-    } else {
-        Err(ValidationError::new("email").with_message("must be an email address".into()))
-    }
-}
-
-pub fn new_password(value: &str) -> Result<(), ValidationError> {
-    crate::domain::account::check_new_password(value)
-        .map_err(|why| ValidationError::new("password").with_message(why.into()))
-}
-
 /// A text filter from the query: trimmed, empty means no filter; control characters (never stored,
 /// and refused by PostgreSQL) are a malformed query.
 pub fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, AppError> {

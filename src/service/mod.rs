@@ -5,9 +5,13 @@
 //! those not yet moved still live in their handlers under `http/`.
 
 pub mod accounts;
+pub mod api_clients;
 pub mod cases;
 pub mod idempotency;
+pub mod patients;
+pub mod practices;
 pub mod tele_expertise;
+mod versioned;
 
 use std::sync::Arc;
 
