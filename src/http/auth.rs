@@ -552,9 +552,7 @@ pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpRespo
 }
 
 /// Ids are stored as text; one that does not parse back is a corrupt row, not a client error.
-pub fn parse_id(id: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
-}
+pub use crate::db::parse_id;
 
 /// Resolves an access token to the caller. Every request re-reads the account and its session,
 /// so deactivation, logout and revocation take effect at once rather than when tokens expire.

@@ -329,15 +329,7 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
         })
 }
 
-/// Refuses a change made against a version other than the current one.
-pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), AppError> {
-    match expected {
-        Some(v) if v != current => Err(AppError::PreconditionFailed(format!(
-            "the resource has changed (version {current}, you sent {v}); read it again"
-        ))),
-        _ => Ok(()),
-    }
-}
+pub use crate::service::input::check_version;
 
 pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))

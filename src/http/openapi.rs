@@ -156,7 +156,7 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
         ));
     }
     if versioned {
-        wanted.push(("412", "Changed since the If-Match version; read it again"));
+        wanted.push(("412", "Changed since the If-Match version"));
     }
     if path.contains('{') {
         wanted.push(("404", "No such resource, or not one the caller may see"));

@@ -21,7 +21,7 @@ pub use crate::service::patients::in_scope as patient_in_scope;
 
 /// Register a patient.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = NewPatient,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+    params(crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = Patient),
@@ -85,14 +85,13 @@ pub async fn get(
 
 /// Change a patient's identity, contact details, INS or consent.
 #[utoipa::path(patch, path = "/api/v1/patients/{id}", tag = "patients", request_body = PatientUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the patient changed since")),
+    params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The patient as changed", body = Patient,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "GPs and API clients of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This external id is already used in the practice", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     state: web::Data<AppState>,

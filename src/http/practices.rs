@@ -66,13 +66,12 @@ pub async fn get(
 
 /// Change or deactivate a practice.
 #[utoipa::path(patch, path = "/api/v1/practices/{id}", tag = "organisation", request_body = PracticeUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the practice changed since")),
+    params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The practice as changed", body = Practice,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     state: web::Data<AppState>,

@@ -19,13 +19,11 @@ use crate::service::tele_expertise::{
 
 /// The contract names the list's `side` parameter here.
 pub use crate::domain::tele_expertise::Side;
-/// Kept where the cases' close calls it until it calls the service itself.
-pub(crate) use crate::service::tele_expertise::cancel_with_closed_case;
 
 /// Ask the case's referring psychiatrist (or another covering the practice) a question.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/tele-expertise", tag = "tele-expertise", request_body = NewTeleExpertise,
     params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+        crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Requested; the expert is told by email", body = TeleExpertiseRequest),

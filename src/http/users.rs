@@ -73,14 +73,13 @@ pub async fn get(
 
 /// Change, deactivate, unlock an account or set its password.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "organisation", request_body = UserUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the account changed since")),
+    params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account as changed", body = User,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin cannot deactivate, lock or demote their own account", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     state: web::Data<AppState>,

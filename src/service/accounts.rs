@@ -12,6 +12,7 @@ use super::{Caller, Ctx};
 use crate::config::Settings;
 use crate::db::accounts::{self as store, UserChanges, UserFilter, UserRecord, UserRow};
 use crate::db::locks::Versioned;
+use crate::db::parse_id;
 use crate::db::{self, Db, DbConn, naive, utc};
 use crate::domain::account::{
     AccountChange, Locale, LockoutPolicy, Role, check_new_password, is_valid_email, normalize_email,
@@ -21,8 +22,7 @@ use crate::domain::policy::{Action, Actor};
 use crate::domain::text::PlainText;
 use crate::domain::tokens::SubjectKind;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::parse_id;
-use crate::http::{PageQuery, uuids_as_strings};
+use crate::service::input::{PageQuery, uuids_as_strings};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct User {

@@ -12,14 +12,14 @@ use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::accounts::{self as store, ApiClientChanges, ApiClientRow};
 use crate::db::locks::Versioned;
+use crate::db::parse_id;
 use crate::db::{self, DbConn, naive, utc};
 use crate::domain::account::AccountChange;
 use crate::domain::credentials::{random_secret, secret_digest};
 use crate::domain::policy::Action;
 use crate::domain::text::PlainText;
 use crate::error::{AppError, AppResult};
-use crate::http::PageQuery;
-use crate::http::auth::parse_id;
+use crate::service::input::PageQuery;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiClient {

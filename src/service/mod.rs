@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api_clients;
 pub mod cases;
 pub mod idempotency;
+pub mod input;
 pub mod patients;
 pub mod practices;
 pub mod tele_expertise;

@@ -12,6 +12,7 @@ use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::audit::{self, Outcome};
 use crate::db::locks::Versioned;
+use crate::db::parse_id;
 use crate::db::patients::{self as store, PatientChanges, PatientFilter, PatientRow};
 use crate::db::{DbConn, naive, utc};
 use crate::domain::account::normalize_email;
@@ -22,8 +23,7 @@ use crate::domain::patient::{
 use crate::domain::policy::{Action, Actor, Denied, Scope};
 use crate::domain::text::PlainText;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::parse_id;
-use crate::http::{PageQuery, text_filter};
+use crate::service::input::{PageQuery, text_filter};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Consent {

@@ -9,13 +9,13 @@ use validator::Validate;
 use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::locks::Versioned;
+use crate::db::parse_id;
 use crate::db::practices::{self as store, PracticeChanges, PracticeFilter, PracticeRow};
 use crate::db::{DbConn, naive, utc};
 use crate::domain::policy::Action;
 use crate::domain::text::PlainText;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::parse_id;
-use crate::http::{PageQuery, text_filter};
+use crate::service::input::{PageQuery, text_filter};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Practice {

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
 use crate::db::locks::{Versioned, lock_for_update};
+use crate::db::parse_id;
 use crate::db::tele_expertise::{self as store, Inbox, ListFilter, RequestRow};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
@@ -29,10 +30,9 @@ use crate::domain::tele_expertise::{
 use crate::domain::text::FreeText;
 use crate::email::content::OpinionUpdate;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::auth::parse_id;
-use crate::http::cases::write::event;
-use crate::http::cases::{case_in_scope, ensure_open};
 use crate::outbox::notices;
+use crate::service::cases::event;
+use crate::service::cases::{case_in_scope, ensure_open};
 
 // A question about a case, to a psychiatrist covering its practice. (A plain comment: the
 // contract has never described this body.)

@@ -5,7 +5,7 @@
 use crate::db::DbConn;
 use crate::db::locks::{Versioned, lock_for_update};
 use crate::error::AppResult;
-use crate::http::extract::check_version;
+use crate::service::input::check_version;
 
 /// A stored row that carries a version, and the table it lives in.
 pub(super) trait VersionedRow {

@@ -11,10 +11,7 @@ use crate::http::PageQuery;
 use crate::http::extract::{Query, etag};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
-// Kept at their old paths for the code that still names them here (the contract).
-pub use crate::service::cases::{
-    CasePage, CaseQuery, ContactPage, Timeline, TimelineEntry, Worklist, WorklistItem,
-};
+use crate::service::cases::{CasePage, CaseQuery, ContactPage, Timeline, Worklist};
 
 /// Cases of the caller's practices, oldest first.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery, PageQuery),

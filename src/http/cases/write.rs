@@ -13,20 +13,13 @@ use crate::http::extract::{Json, if_match};
 use crate::http::idempotency::{key, respond};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
-// Kept at their old paths for the code that still names them here (tele-expertise, the contract).
-pub(crate) use crate::service::cases::event;
-pub use crate::service::cases::{
+use crate::service::cases::{
     Assessment, CaseUpdate, ContactRecorded, NewCase, NewContact, Transition,
 };
 
-/// Text as stored: trimmed (tele-expertise still takes its text as `String`).
-pub(crate) fn trimmed(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_owned())
-}
-
 /// Refer a patient: creates the case with its screening.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+    params(crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Referred", body = Case,
@@ -55,14 +48,13 @@ pub async fn refer(
 
 /// Reassign the nurse or the referring psychiatrist, or flag the case for review.
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", request_body = CaseUpdate,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; the change is refused (412) if the case changed since")),
+    params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case as changed", body = Case,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Reassignment: GPs and nurses; review flag: nurses and psychiatrists", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -82,15 +74,14 @@ pub async fn update(
 /// Record the nurse's initial assessment: baselines and care plan; the case becomes active.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/assessment", tag = "cases", request_body = Assessment,
     params(("id" = Uuid, Path),
-        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; refused (412) if the case changed since"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+        crate::http::extract::IfMatch,
+        crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case, now active", body = Case,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is not waiting for its assessment (the allowed moves are listed)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn assess(
     state: web::Data<AppState>,
@@ -108,7 +99,7 @@ pub async fn assess(
 /// Log a contact with the patient (completed or not), with optional PHQ-9/GAD-7.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/contacts", tag = "cases", request_body = NewContact,
     params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+        crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Logged", body = ContactRecorded,
@@ -139,15 +130,14 @@ pub async fn log_contact(
 /// Move the case to another phase (relapse prevention, back to active on relapse, closed).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", request_body = Transition,
     params(("id" = Uuid, Path),
-        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"?[0-9]{1,9}"?)$"#, description = "The ETag last read; refused (412) if the case changed since"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body get the first response back")),
+        crate::http::extract::IfMatch,
+        crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case in its new phase", body = Case,
             headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused move (the allowed ones are in `allowed`), or the case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the If-Match version", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn transition(
     state: web::Data<AppState>,

@@ -25,6 +25,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseRow, ContactRow, EventRow, ScoreRow, facts, optional_score, stored_score,
 };
+use crate::db::parse_id;
 use crate::db::{DbConn, naive, utc};
 use crate::domain::case::{
     ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance, split_set,
@@ -34,7 +35,6 @@ use crate::domain::instruments::{Band, Instrument, Score, score};
 use crate::domain::pathway::{Cadences, ExitReason, Flag, Phase, Refused, derive};
 use crate::domain::policy::{Action, Actor, Denied, Scope};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::auth::parse_id;
 
 impl From<RuleError> for AppError {
     fn from(e: RuleError) -> Self {

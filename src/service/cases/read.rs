@@ -13,14 +13,14 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseFilter, CaseWithPatient, ContactRow, EventRow, ScoreRow,
 };
+use crate::db::parse_id;
 use crate::db::{naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{EventKind, Priority, first_score};
 use crate::domain::pathway::{ExitReason, Flag, Phase};
 use crate::domain::policy::{Action, Actor};
 use crate::error::{AppError, AppResult};
-use crate::http::PageQuery;
-use crate::http::auth::parse_id;
+use crate::service::input::PageQuery;
 use crate::service::{Caller, Ctx};
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -68,11 +68,11 @@ pub struct NewCase {
 #[serde(deny_unknown_fields)]
 pub struct CaseUpdate {
     /// A nurse of the case's practice (GPs and nurses may reassign); `null` unassigns.
-    #[serde(default, deserialize_with = "crate::http::present")]
+    #[serde(default, deserialize_with = "crate::service::input::present")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub nurse_id: Option<Option<Uuid>>,
     /// A psychiatrist of the case's practice (GPs and nurses may reassign); `null` unassigns.
-    #[serde(default, deserialize_with = "crate::http::present")]
+    #[serde(default, deserialize_with = "crate::service::input::present")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub psychiatrist_id: Option<Option<Uuid>>,
     /// Ask for (or withdraw) a psychiatric review (nurses and psychiatrists).
@@ -205,7 +205,7 @@ impl Referral<'_> {
     fn open_case(self, conn: &mut DbConn, settings: &Settings, input: NewCase) -> AppResult<Case> {
         let (actor, now) = (self.actor, self.now);
         let patient_id = input.patient_id.to_string();
-        let patient = crate::http::patients::patient_in_scope(
+        let patient = crate::service::patients::in_scope(
             conn,
             actor,
             self.scope,
@@ -367,7 +367,7 @@ where
                 lock_for_update(conn, Versioned::Cases, &id)?;
                 let mut row = case_in_scope(conn, &actor, &scope, &id, audit_action, naive(now))?;
                 ensure_open(&row)?;
-                crate::http::extract::check_version(expected, row.version)?;
+                crate::service::input::check_version(expected, row.version)?;
                 let read_version = row.version;
                 let made = work(conn, &settings, &actor, &mut row)?;
                 row.version = read_version + 1;
@@ -578,7 +578,7 @@ pub async fn transition(
             let change = moved(row.phase()?, input.to, input.exit_reason, now)?;
             row.apply(&change);
             if change.closed_at.is_some() {
-                crate::http::tele_expertise::cancel_with_closed_case(
+                crate::service::tele_expertise::cancel_with_closed_case(
                     conn, settings, actor, &row.id, now,
                 )?;
             }
