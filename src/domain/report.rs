@@ -10,16 +10,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::indicators::{
-    Count, Period, age_band, contacts_per_patient_month, days_to_assessment,
-    four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in, outcome_at_week, round,
-    share,
+    Count, EARLY_CONTACT_WEEKS, OUTCOME_WEEKS, Period, age_band, contacts_per_patient_month,
+    days_to_assessment, four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in,
+    outcome_at_week, patient_months, recent_contact_from, round, share,
 };
 use super::instruments::Instrument;
-
-/// Weeks at which outcomes are reported.
-pub const OUTCOME_WEEKS: [i64; 2] = [12, 24];
-/// The "last 30 days of the period" of the contact measure.
-pub const RECENT_CONTACT_DAYS: i64 = 30;
 
 /// One case as the report sees it, as known at the period's end (`CaseFacts::as_of`).
 #[derive(Debug, Clone)]
@@ -247,7 +242,7 @@ struct Days {
     last_contact: Option<NaiveDate>,
     /// The days of the outcome marks, in the order of `OUTCOME_WEEKS`.
     marks: [Option<NaiveDate>; OUTCOME_WEEKS.len()],
-    /// The day the 12 weeks after assessment end (the contact measure's mark).
+    /// The day the `EARLY_CONTACT_WEEKS` after assessment end (the contact measure's mark).
     twelve_weeks: Option<NaiveDate>,
 }
 
@@ -261,7 +256,7 @@ impl Days {
             assessed: day(case.assessed_at),
             closed: day(case.closed_at),
             last_contact: day(case.last_completed_contact_at),
-            twelve_weeks: after(12),
+            twelve_weeks: after(EARLY_CONTACT_WEEKS),
             marks,
         }
     }
@@ -420,7 +415,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         .iter()
         .filter(|(_, d)| d.assessed.is_some_and(|a| a <= period.to))
         .collect();
-    let recent_from = period.to - Duration::days(RECENT_CONTACT_DAYS - 1);
+    let recent_from = recent_contact_from(period);
     let contacted = active
         .iter()
         .filter(|(_, d)| {
@@ -456,7 +451,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         assessed,
         median_days_to_assessment: guarded(assessed, median(&assessed_days)),
         completed_contacts: completed,
-        patient_months: round(open_days as f64 / 30.44, 2),
+        patient_months: patient_months(open_days),
         contacts_per_patient_month: guarded(
             completed,
             contacts_per_patient_month(facts.completed_contacts, open_days),
