@@ -409,6 +409,13 @@ pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
 }
 
+/// Back from the stored form to an id: ids are stored as UUID text, so anything else is the
+/// database's fault (500, never the caller's).
+pub fn stored_id(id: &str) -> AppResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

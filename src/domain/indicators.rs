@@ -173,6 +173,22 @@ pub struct Period {
 }
 
 impl Period {
+    /// The period of the days asked for, from 1900-01-01 to 2200-12-31 and not ending before it
+    /// starts; otherwise the field at fault and why.
+    pub fn of_days(from: NaiveDate, to: NaiveDate) -> Result<Self, (&'static str, &'static str)> {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        let latest = NaiveDate::from_ymd_opt(2200, 12, 31).unwrap_or(NaiveDate::MAX);
+        for (field, day) in [("from", from), ("to", to)] {
+            if day < earliest || day > latest {
+                return Err((field, "must be from 1900-01-01 to 2200-12-31"));
+            }
+        }
+        if super::ends_before_start(Some(from), Some(to)) {
+            return Err(("to", "must be on or after from"));
+        }
+        Ok(Self { from, to })
+    }
+
     /// A case is followed in the period when it was open on at least one of its days: referred on
     /// or before its last day, and not closed before its first.
     pub fn follows(&self, referred_on: NaiveDate, closed_on: Option<NaiveDate>) -> bool {
@@ -470,6 +486,17 @@ mod tests {
         assert_eq!(known_by(Some(end), end), None);
         let before = end - Duration::seconds(1);
         assert_eq!(known_by(Some(before), end), Some(before));
+    }
+
+    #[test]
+    fn a_period_is_of_days_from_1900_to_2200_in_order() {
+        let p = Period::of_days(d("2026-01-01"), d("2026-01-01")).unwrap();
+        assert_eq!((p.from, p.to), (d("2026-01-01"), d("2026-01-01")));
+        let refused = |from: &str, to: &str| Period::of_days(d(from), d(to)).unwrap_err().0;
+        assert_eq!(refused("2026-01-02", "2026-01-01"), "to");
+        assert_eq!(refused("1899-12-31", "2026-01-01"), "from");
+        assert_eq!(refused("2026-01-01", "2201-01-01"), "to");
+        assert!(Period::of_days(d("1900-01-01"), d("2200-12-31")).is_ok());
     }
 
     #[test]

@@ -586,7 +586,41 @@ fn number(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// One CSV field: quoted when needed, and never read as a formula by a spreadsheet.
+pub fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// One CSV line of fields, ended by a newline (the reports' and the research export's).
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
+}
+
 impl ProgramReport {
+    /// The report as CSV: a header, then `rows`.
+    pub fn csv(&self) -> String {
+        let mut body = csv_line(&["section", "measure", "group", "value"]);
+        for row in self.rows() {
+            body.push_str(&csv_line(&row));
+        }
+        body
+    }
+
     /// The report in long form, one figure per row: `(section, measure, group, value)`. A
     /// withheld statistic is an empty value. This is what the CSV holds.
     pub fn rows(&self) -> Vec<[String; 4]> {
@@ -1002,6 +1036,19 @@ mod tests {
         );
         assert!(request.accepted);
         assert_eq!(request.answered_at, None);
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-3"), "-3");
+        assert_eq!(csv_field("@x,y"), "\"'@x,y\"");
+        assert_eq!(csv_line(&["a", "", "<5"]), "a,,<5\n");
+        let csv = program_report(&three_patients(), true).csv();
+        assert!(csv.starts_with("section,measure,group,value\npopulation,patients_followed,,"));
     }
 
     #[test]

@@ -7,9 +7,11 @@
 pub mod accounts;
 pub mod api_clients;
 pub mod cases;
+pub mod exports;
 pub mod idempotency;
 pub mod patients;
 pub mod practices;
+pub mod reports;
 pub mod tele_expertise;
 mod versioned;
 
