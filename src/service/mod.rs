@@ -6,9 +6,11 @@
 
 pub mod accounts;
 pub mod api_clients;
+pub mod audit;
 pub mod cases;
 pub mod exports;
 pub mod idempotency;
+pub mod outbox;
 pub mod patients;
 pub mod practices;
 pub mod reports;
