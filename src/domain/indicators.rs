@@ -330,14 +330,16 @@ pub fn open_days_in(period: &Period, referred_on: NaiveDate, closed_on: Option<N
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
+    /// A day written `YYYY-MM-DD` (the report's tests use it too).
+    pub(in crate::domain) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn t(s: &str) -> DateTime<Utc> {
+    /// 10:00 UTC on a day (11:00 or 12:00 in Paris).
+    pub(in crate::domain) fn t(s: &str) -> DateTime<Utc> {
         d(s).and_hms_opt(10, 0, 0).unwrap().and_utc()
     }
 

@@ -808,15 +808,7 @@ impl ProgramReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    /// 10:00 UTC on a day (11:00 or 12:00 in Paris).
-    fn t(s: &str) -> DateTime<Utc> {
-        d(s).and_hms_opt(10, 0, 0).unwrap().and_utc()
-    }
+    use crate::domain::indicators::tests::{d, t};
 
     fn case(patient: &str, referred: &str) -> CaseFacts {
         CaseFacts {
