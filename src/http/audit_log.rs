@@ -34,7 +34,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let (after, limit) = (page.after, page.fetch_limit());
     let events = audit::list(
-        &state.db,
+        &state.ctx(),
         Caller::Actor(&actor),
         query.into_inner(),
         after,

@@ -49,8 +49,7 @@ pub async fn research(
         query: query.into_inner(),
         key: req.headers().get(KEY_FIELD).map(|v| v.as_bytes().to_vec()),
     };
-    let (db, clock, zone) = (&state.db, state.clock.clone(), state.settings.timezone);
-    let export = exports::research(db, clock, zone, Caller::Actor(&actor), request).await?;
+    let export = exports::research(&state.ctx(), Caller::Actor(&actor), request).await?;
     let csv = wants(&req, "text/csv");
     Ok(HttpResponse::Ok()
         .content_type(if csv {
@@ -83,7 +82,8 @@ fn render(mut out: String, rows: &[ResearchRow], csv: bool) -> AppResult<Bytes> 
         if csv {
             out.push_str(&csv_line(&row.fields()));
         } else {
-            let line = serde_json::to_string(row).map_err(|e| AppError::Internal(e.to_string()))?;
+            let line = serde_json::to_string(row)
+                .map_err(|e| AppError::internal("a research row as JSON", &e))?;
             out.push_str(&line);
             out.push('\n');
         }

@@ -44,7 +44,7 @@ pub async fn list(
         after: page.after,
         limit: page.fetch_limit(),
     };
-    let messages = outbox::list(&state.db, Caller::Actor(&actor), search).await?;
+    let messages = outbox::list(&state.ctx(), Caller::Actor(&actor), search).await?;
     let (items, next_cursor) = page.split(messages, |m| m.id.to_string());
     Ok(HttpResponse::Ok().json(OutboxPage { items, next_cursor }))
 }
@@ -62,7 +62,6 @@ pub async fn retry(
     actor: Actor,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let message = outbox::retry(&state.db, Caller::Actor(&actor), id.into_inner(), now).await?;
+    let message = outbox::retry(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(message))
 }

@@ -50,9 +50,8 @@ pub async fn program(
     } else {
         Format::Json
     };
-    let (zone, now) = (state.settings.timezone, state.clock.now());
     let caller = Caller::Actor(&actor);
-    let report = reports::program(&state.db, zone, caller, query.into_inner(), format, now).await?;
+    let report = reports::program(&state.ctx(), caller, query.into_inner(), format).await?;
     Ok(match format {
         Format::Csv => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

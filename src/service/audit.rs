@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Caller;
+use super::{Caller, Ctx};
 use crate::db::audit::{self as store, AuditFilter, AuditRow};
-use crate::db::{Db, naive, stored_id, utc};
+use crate::db::{naive, stored_id, utc};
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
 
@@ -66,7 +66,7 @@ pub struct AuditQuery {
 /// The audit log, oldest first: admins only (`Action::ReadAudit`); at most `limit` events after
 /// the event `after`. One read; reading the log is not itself audited.
 pub async fn list(
-    db: &Db,
+    ctx: &Ctx,
     caller: Caller<'_>,
     query: AuditQuery,
     after: Option<Uuid>,
@@ -86,7 +86,8 @@ pub async fn list(
         after: after.map(|v| v.to_string()),
         limit,
     };
-    let rows = db
+    let rows = ctx
+        .db
         .run(move |conn| {
             let mut filter = filter;
             // Rows are indexed by patient: a case is found through its patient. Cases are never

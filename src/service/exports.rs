@@ -6,12 +6,11 @@
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 
-use super::Caller;
 use super::reports::{ReportQuery, account, resolve};
-use crate::clock::SharedClock;
+use super::{Caller, Ctx};
 use crate::db::audit;
 use crate::db::reports::{self as store, Coverage, ExportCase, Span};
-use crate::db::{Db, naive, utc};
+use crate::db::{naive, utc};
 use crate::domain::policy::{Action, Actor};
 use crate::domain::research::{Pseudonymiser, ResearchRow, birth_year, key_text};
 use crate::error::{AppError, AppResult};
@@ -38,15 +37,13 @@ pub struct ResearchRequest {
 /// (`ResearchExport::next_page`), each page audited (`case.export`, one row per case) before it
 /// is handed over.
 pub async fn research(
-    db: &Db,
-    clock: SharedClock,
-    zone: Tz,
+    ctx: &Ctx,
     caller: Caller<'_>,
     request: ResearchRequest,
 ) -> AppResult<ResearchExport> {
     let scope = caller.may(Action::ExportResearch)?;
     let actor = account(caller)?;
-    let resolved = resolve(db, zone, actor, scope, &request.query, clock.now()).await?;
+    let resolved = resolve(ctx, actor, scope, &request.query).await?;
     let raw = request
         .key
         .ok_or_else(|| AppError::BadRequest(format!("the {KEY_FIELD} header is required")))?;
@@ -54,9 +51,8 @@ pub async fn research(
         key_text(&raw).ok_or_else(|| AppError::invalid(KEY_FIELD, "must be printable text"))?;
     let keys = Pseudonymiser::new(key).map_err(|e| AppError::invalid(KEY_FIELD, e.to_string()))?;
     Ok(ResearchExport {
-        db: db.clone(),
-        clock,
-        zone,
+        ctx: ctx.clone(),
+        zone: ctx.settings.timezone,
         actor: actor.clone(),
         span: resolved.span,
         coverage: resolved.coverage,
@@ -68,8 +64,7 @@ pub async fn research(
 
 /// An export under way: where it stands between pages.
 pub struct ResearchExport {
-    db: Db,
-    clock: SharedClock,
+    ctx: Ctx,
     zone: Tz,
     actor: Actor,
     span: Span,
@@ -100,6 +95,7 @@ impl ResearchExport {
     async fn read_and_audit(&self) -> AppResult<Vec<ExportCase>> {
         let (span, coverage, after) = (self.span, self.coverage.clone(), self.after.clone());
         let page = self
+            .ctx
             .db
             .run(move |conn| store::export_page(conn, span, &coverage, after.as_deref(), PAGE))
             .await
@@ -108,8 +104,9 @@ impl ResearchExport {
             .iter()
             .map(|c| (c.patient_id.clone(), c.id.clone()))
             .collect();
-        let (actor, now) = (self.actor.clone(), naive(self.clock.now()));
-        self.db
+        let (actor, now) = (self.actor.clone(), naive(self.ctx.now()));
+        self.ctx
+            .db
             .transaction(move |conn| {
                 Ok(audit::record_case_reads(
                     conn,

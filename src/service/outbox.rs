@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Caller;
+use super::{Caller, Ctx};
 use crate::db::outbox::{self as store, OutboxRow};
-use crate::db::{Db, naive, stored_id, utc};
+use crate::db::{naive, stored_id, utc};
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
 
@@ -95,14 +95,15 @@ pub struct OutboxSearch {
 /// The queue, oldest first: admins only (`Action::ManageOutbox`). One read, no audit (no
 /// patient's data is shown: a message's bodies are not).
 pub async fn list(
-    db: &Db,
+    ctx: &Ctx,
     caller: Caller<'_>,
     search: OutboxSearch,
 ) -> AppResult<Vec<OutboxMessage>> {
     caller.may(Action::ManageOutbox)?;
     let status = search.status.map(MessageStatus::as_str);
     let after = search.after.map(|id| id.to_string());
-    let rows = db
+    let rows = ctx
+        .db
         .run(move |conn| Ok(store::list(conn, status, after.as_deref(), search.limit)?))
         .await?;
     rows.into_iter().map(OutboxMessage::from_row).collect()
@@ -110,15 +111,11 @@ pub async fn list(
 
 /// Tries a failed message again, its attempts counted afresh, in one transaction: admins only;
 /// 404 for no such message, 409 for one that has not failed.
-pub async fn retry(
-    db: &Db,
-    caller: Caller<'_>,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> AppResult<OutboxMessage> {
+pub async fn retry(ctx: &Ctx, caller: Caller<'_>, id: Uuid) -> AppResult<OutboxMessage> {
     caller.may(Action::ManageOutbox)?;
-    let id = id.to_string();
-    let row = db
+    let (id, now) = (id.to_string(), ctx.now());
+    let row = ctx
+        .db
         .transaction(move |conn| {
             let current = store::find(conn, &id)?.ok_or_else(|| AppError::not_found("message"))?;
             if !store::retry(conn, &id, naive(now))? {

@@ -3,14 +3,14 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Caller;
+use super::{Caller, Ctx};
 use crate::db::audit::{self, Outcome};
 use crate::db::reports::{self as store, Coverage, Span};
 use crate::db::{Db, DbConn, naive};
@@ -82,16 +82,15 @@ pub struct ProgramReportView {
 /// facts are read on several connections at once (`read_facts`); the report is then audited
 /// (one `report.program` row, aggregates only) in one transaction before it is returned.
 pub async fn program(
-    db: &Db,
-    zone: Tz,
+    ctx: &Ctx,
     caller: Caller<'_>,
     query: ReportQuery,
     format: Format,
-    now: DateTime<Utc>,
 ) -> AppResult<ProgramReportView> {
     let scope = caller.may(Action::ReadReports)?;
     let actor = account(caller)?;
-    let resolved = resolve(db, zone, actor, scope, &query, now).await?;
+    let (db, zone, now) = (&ctx.db, ctx.settings.timezone, ctx.now());
+    let resolved = resolve(ctx, actor, scope, &query).await?;
     let practices = resolved.practices.len();
     let suppress = suppresses_small_cells(practices, format == Format::Csv);
     let started = Instant::now();
@@ -153,13 +152,12 @@ pub(super) struct Resolved {
 /// see. A practice asked for outside it is audited (`filter`) and answered 404, as one that does
 /// not exist.
 pub(super) async fn resolve(
-    db: &Db,
-    zone: Tz,
+    ctx: &Ctx,
     actor: &Actor,
     scope: Scope,
     query: &ReportQuery,
-    now: DateTime<Utc>,
 ) -> AppResult<Resolved> {
+    let db = &ctx.db;
     let period = Period::of_days(query.from, query.to)
         .map_err(|(field, why)| AppError::invalid(field, why))?;
     let filters = [
@@ -188,7 +186,7 @@ pub(super) async fn resolve(
         })
         .collect();
     if wanted_id.is_some() && chosen.is_empty() {
-        let who = actor.clone();
+        let (who, now) = (actor.clone(), ctx.now());
         return db
             .transaction(move |conn| {
                 let (practice, at) = (wanted_id.as_deref(), naive(now));
@@ -205,7 +203,7 @@ pub(super) async fn resolve(
             .await;
     }
     let every_practice = scope == Scope::All && !filters.iter().any(|f| *f);
-    let (start, end) = period.bounds(zone);
+    let (start, end) = period.bounds(ctx.settings.timezone);
     Ok(Resolved {
         period,
         span: Span {
