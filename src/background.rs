@@ -1,6 +1,34 @@
-//! What the background tasks of `serve` share: the wait before trying again after a failure.
+//! What the background tasks of `serve` share: the loop that runs a pass again and again, and the
+//! wait before trying again after a failure.
 
+use std::fmt::Display;
 use std::time::Duration;
+
+/// Runs `pass` on the current runtime until the process stops. After a success, waits what the
+/// pass returned; after a failure, logs `failed` with the error (the database's or a server's:
+/// no address, no content) and waits the backoff. The task never ends on an error.
+pub fn keep_running<E: Display>(
+    failed: &'static str,
+    mut pass: impl AsyncFnMut() -> Result<Duration, E> + 'static,
+) {
+    actix_web::rt::spawn(async move {
+        let mut backoff = Backoff::new();
+        loop {
+            let wait = match pass().await {
+                Ok(wait) => {
+                    backoff.succeeded();
+                    wait
+                }
+                Err(error) => {
+                    let wait = backoff.failed();
+                    tracing::warn!(%error, retry_in_secs = wait.as_secs(), "{failed}");
+                    wait
+                }
+            };
+            actix_web::rt::time::sleep(wait).await;
+        }
+    });
+}
 
 /// Waits after consecutive failures of a background task (the database gone, most often):
 /// 1 s, doubling to 30 s, back to 1 s after a success. A task never gives up: it logs and waits.

@@ -102,21 +102,8 @@ pub fn record_refusal(
     reason: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = AuditRow {
-        id: Uuid::now_v7().to_string(),
-        occurred_at: at,
-        actor_id: who.actor_id.clone(),
-        actor_kind: who.actor_kind.to_owned(),
-        action: action.to_owned(),
-        patient_id: None,
-        case_id: None,
-        outcome: "denied".to_owned(),
-        reason: Some(reason.to_owned()),
-    };
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)
-        .map(drop)
+    let row = audit_row(who, action, (None, None), Some(reason), at);
+    super::bulk::audit_events(conn, &[row]).map(drop)
 }
 
 pub fn record(
@@ -128,14 +115,18 @@ pub fn record(
     outcome: Outcome,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = audit_row(actor, action, patient_id, case_id, outcome, at);
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)
-        .map(drop)
+    let row = audit_row(
+        &actor.into(),
+        action,
+        (patient_id, case_id),
+        outcome.reason(),
+        at,
+    );
+    super::bulk::audit_events(conn, &[row]).map(drop)
 }
 
-/// One row per (patient, case) read by a list, written in batches (a worklist reads 100+ cases).
+/// One row per (patient, case) read by a list, written in multi-row inserts (a worklist reads
+/// 100+ cases, an export page 1,000).
 pub fn record_reads(
     conn: &mut DbConn,
     actor: &Actor,
@@ -143,22 +134,12 @@ pub fn record_reads(
     reads: &[(&str, Option<&str>)],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    // Batches stay under SQLite's bound-parameter limit (32766; 8 per row).
-    for chunk in reads.chunks(500) {
-        let rows: Vec<AuditRow> = chunk
-            .iter()
-            .map(|(patient, case)| audit_row(actor, action, Some(patient), *case, Outcome::Ok, at))
-            .collect();
-        match conn {
-            DbConn::Postgres(pg) => diesel::insert_into(audit_events::table)
-                .values(&rows)
-                .execute(pg)?,
-            DbConn::Sqlite(sqlite) => diesel::insert_into(audit_events::table)
-                .values(&rows)
-                .execute(sqlite)?,
-        };
-    }
-    Ok(())
+    let who = Attempt::from(actor);
+    let rows: Vec<AuditRow> = reads
+        .iter()
+        .map(|(patient, case)| audit_row(&who, action, (Some(patient), *case), None, at))
+        .collect();
+    super::bulk::audit_events(conn, &rows).map(drop)
 }
 
 /// `record_reads` for owned (patient, case) pairs, as handlers hold them after their read.
@@ -176,35 +157,34 @@ pub fn record_case_reads(
     record_reads(conn, actor, action, &reads, at)
 }
 
+impl Outcome {
+    /// Why it was refused; `None` when `ok`.
+    fn reason(self) -> Option<&'static str> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Denied(why) => Some(why),
+        }
+    }
+}
+
+/// The one way a row is made: `ok` without a reason, `denied` with one.
 fn audit_row(
-    actor: &Actor,
+    who: &Attempt,
     action: &str,
-    patient_id: Option<&str>,
-    case_id: Option<&str>,
-    outcome: Outcome,
+    (patient_id, case_id): (Option<&str>, Option<&str>),
+    denied: Option<&str>,
     at: NaiveDateTime,
 ) -> AuditRow {
     AuditRow {
         id: Uuid::now_v7().to_string(),
         occurred_at: at,
-        actor_id: actor.id.clone(),
-        actor_kind: match actor.kind {
-            SubjectKind::User => "user",
-            SubjectKind::ApiClient => "api_client",
-        }
-        .to_owned(),
+        actor_id: who.actor_id.clone(),
+        actor_kind: who.actor_kind.to_owned(),
         action: action.to_owned(),
         patient_id: patient_id.map(str::to_owned),
         case_id: case_id.map(str::to_owned),
-        outcome: match outcome {
-            Outcome::Ok => "ok",
-            Outcome::Denied(_) => "denied",
-        }
-        .to_owned(),
-        reason: match outcome {
-            Outcome::Ok => None,
-            Outcome::Denied(why) => Some(why.to_owned()),
-        },
+        outcome: if denied.is_some() { "denied" } else { "ok" }.to_owned(),
+        reason: denied.map(str::to_owned),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Multi-row inserts for loading many rows at once (the demo population). Through the
+//! Multi-row inserts for loading many rows at once (the demo population, the audit rows of a
+//! list or an export page). Through the
 //! `MultiConnection` enum diesel inserts one row per statement; matching on the backend gives each
 //! its own multi-row `INSERT … VALUES (…), (…)`, in chunks under both backends' parameter limits.
 
@@ -6,11 +7,12 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::accounts::UserRow;
+use super::audit::AuditRow;
 use super::cases::{CaseRow, ContactRow, EventRow, ScoreRow};
 use super::patients::PatientRow;
 use super::practices::PracticeRow;
 use super::schema::{
-    case_events, cases, contacts, patients, practices, scores, user_practices, users,
+    audit_events, case_events, cases, contacts, patients, practices, scores, user_practices, users,
 };
 
 /// Bound parameters per statement: SQLite allows 32766, PostgreSQL 65535.
@@ -72,4 +74,8 @@ pub fn scores(conn: &mut DbConn, rows: &[ScoreRow]) -> QueryResult<usize> {
 
 pub fn events(conn: &mut DbConn, rows: &[EventRow]) -> QueryResult<usize> {
     insert_chunks!(conn, case_events::table, rows, 12)
+}
+
+pub fn audit_events(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<usize> {
+    insert_chunks!(conn, audit_events::table, rows, 9)
 }

@@ -29,12 +29,6 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::{DatabaseUrl, Settings};
 use crate::error::{AppError, AppResult};
 
-/// A stored id (text) as the UUID it always is; anything else is the server's fault.
-pub fn parse_id(id: &str) -> AppResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(id)
-        .map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
-}
-
 /// One connection to whichever backend `DATABASE_URL` names. Queries written once against this
 /// type run on both; backend-specific SQL matches on the variant.
 #[derive(diesel::MultiConnection)]
@@ -413,6 +407,13 @@ pub fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
 /// Back from the stored form to an instant.
 pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
+}
+
+/// Back from the stored form to an id: ids are stored as UUID text, so anything else is the
+/// database's fault (500, never the caller's).
+pub fn stored_id(id: &str) -> AppResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| AppError::Internal("a stored id is not a UUID".to_owned()))
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! The facts of the program report (`domain::report`), gathered for one period and scope with a
 //! handful of narrow queries. Where a definition needs a window relative to each case's own
 //! assessment, the query keeps a slightly wider window (a superset) and the domain function
-//! decides; nothing is defined here.
+//! decides; nothing is defined here, and every window's bounds come from `domain::indicators`.
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -15,7 +15,10 @@ use super::cases::optional_score;
 use super::schema::{cases, contacts, patients, practices, scores, tele_expertise_requests};
 use super::{DbConn, utc};
 use crate::domain::case::{ContactOutcome, split_set};
-use crate::domain::indicators::Period;
+use crate::domain::indicators::{
+    DaysAfterAssessment, EARLY_CONTACT_WEEKS, Period, assessed_for_any_mark, assessed_for_mark,
+    early_contact_days, outcome_score_days, recent_contact_lookback,
+};
 use crate::domain::instruments::Instrument;
 use crate::domain::report::{CaseFacts, Facts, PracticeFacts, RequestFacts};
 use crate::error::AppResult;
@@ -49,9 +52,13 @@ macro_rules! covered {
     }};
 }
 
-/// `column` between `cases.assessed_at` + `from_days` and + `to_days`, in the backend's own date
+/// `column` within `days` of `cases.assessed_at` (both ends included), in the backend's own date
 /// arithmetic.
-fn within_days_of_assessment(conn: &DbConn, column: &str, from_days: i64, to_days: i64) -> String {
+fn within_days_of_assessment(conn: &DbConn, column: &str, days: DaysAfterAssessment) -> String {
+    let DaysAfterAssessment {
+        from: from_days,
+        to: to_days,
+    } = days;
     match conn {
         DbConn::Postgres(_) => format!(
             "({column} BETWEEN cases.assessed_at + interval '{from_days} days' \
@@ -114,14 +121,15 @@ fn per_case(conn: &DbConn, column: &str) -> String {
     }
 }
 
-/// The cases of the report: open on a day of the period, or whose 12- or 24-week mark may fall
-/// in it; with the patient's sex and birth date. Facts after the period's end are cleared.
+/// The cases of the report: open on a day of the period, or one of whose marks may fall in it
+/// (`assessed_for_any_mark`); with the patient's sex and birth date. Facts after the period's end are cleared.
 pub fn cases(
     conn: &mut DbConn,
     span: Span,
     coverage: &Coverage,
 ) -> AppResult<Vec<(String, CaseFacts)>> {
     let Span { start, end } = span;
+    let (marks_from, marks_to) = assessed_for_any_mark(start, end);
     let rows: Vec<CaseTuple> = covered!(
         cases::table
             .inner_join(patients::table)
@@ -130,7 +138,7 @@ pub fn cases(
                 cases::closed_at
                     .is_null()
                     .or(cases::closed_at.ge(start))
-                    .or(cases::assessed_at.between(marks_from(span), marks_to(span))),
+                    .or(cases::assessed_at.between(marks_from, marks_to)),
             )
             .select((
                 cases::id,
@@ -154,7 +162,7 @@ pub fn cases(
     .load(conn)?;
     // A case's latest completed contact is on its row; when that is after the period, the latest
     // before the period's end is looked for in the period's last weeks (the report only asks
-    // whether it falls in its last 30 days). None are when the period ends today.
+    // whether it falls in its recent-contact days). None are when the period ends today.
     let later: Vec<&str> = rows
         .iter()
         .filter(|row| row.13.is_some_and(|at| at >= end))
@@ -165,7 +173,7 @@ pub fn cases(
         let found: Vec<(String, NaiveDateTime)> = contacts::table
             .filter(contacts::case_id.eq_any(chunk))
             .filter(contacts::outcome.eq(ContactOutcome::Completed.as_str()))
-            .filter(contacts::occurred_at.ge(end - Duration::days(32)))
+            .filter(contacts::occurred_at.ge(end - recent_contact_lookback()))
             .filter(contacts::occurred_at.lt(end))
             .select((contacts::case_id, contacts::occurred_at))
             .load(conn)?;
@@ -200,34 +208,18 @@ pub fn cases(
         .collect()
 }
 
-/// One day of slack around windows computed in SQL, so that they hold the domain's windows.
-fn slack() -> Duration {
-    Duration::days(1)
-}
-
-/// Earliest assessment whose 24-week mark may fall in the period.
-fn marks_from(span: Span) -> NaiveDateTime {
-    span.start - Duration::weeks(24) - slack()
-}
-
-/// Latest assessment whose 12-week mark may fall in the period.
-fn marks_to(span: Span) -> NaiveDateTime {
-    span.end - Duration::weeks(12) + slack()
-}
-
-/// Scores of the outcome measures: PHQ-9 and GAD-7 around week `week` after assessment (±2 weeks
-/// and a day), up to the period's end, for the cases whose mark may fall in the period. Each
-/// case's window is an index range on `scores_by_case (case_id, instrument, measured_at)`.
+/// Scores of the outcome measures: PHQ-9 and GAD-7 around week `week` after assessment
+/// (`outcome_score_days`), up to the period's end, for the cases whose mark may fall in the
+/// period. Each case's window is an index range on `scores_by_case (case_id, instrument,
+/// measured_at)`.
 pub fn follow_up_scores(
     conn: &mut DbConn,
     span: Span,
     coverage: &Coverage,
     week: i64,
 ) -> AppResult<Vec<(String, Instrument, NaiveDateTime, u8)>> {
-    let from = span.start - Duration::weeks(week) - slack();
-    let to = span.end - Duration::weeks(week) + slack();
-    let window =
-        within_days_of_assessment(conn, "scores.measured_at", week * 7 - 15, week * 7 + 15);
+    let (from, to) = assessed_for_mark(span.start, span.end, week);
+    let window = within_days_of_assessment(conn, "scores.measured_at", outcome_score_days(week));
     let rows: Vec<(String, String, NaiveDateTime, i32)> = covered!(
         scores::table
             .inner_join(cases::table)
@@ -264,8 +256,8 @@ pub fn follow_up_scores(
 pub struct Activity {
     pub completed_contacts: u64,
     pub unsuccessful_attempts: u64,
-    /// Completed contacts in (about) the first 12 weeks of cases whose 12th week may end in the
-    /// period.
+    /// Completed contacts in (about) the early-contact weeks of cases whose last such week may end
+    /// in the period.
     pub early: Vec<(String, NaiveDateTime)>,
     pub professionals: Vec<(String, String)>,
     pub requests: Vec<RequestFacts>,
@@ -314,13 +306,13 @@ pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult
         }
     }
 
-    let early_window = within_days_of_assessment(conn, "contacts.occurred_at", -1, 85);
+    let early_window =
+        within_days_of_assessment(conn, "contacts.occurred_at", early_contact_days());
+    let (assessed_from, assessed_to) = assessed_for_mark(start, end, EARLY_CONTACT_WEEKS);
     let early: Vec<(String, NaiveDateTime)> = covered!(
         contacts::table
             .inner_join(cases::table)
-            .filter(
-                cases::assessed_at.between(start - Duration::weeks(12) - slack(), marks_to(span))
-            )
+            .filter(cases::assessed_at.between(assessed_from, assessed_to))
             .filter(contacts::outcome.eq(completed))
             .filter(contacts::occurred_at.lt(end))
             .filter(sql::<Bool>(&early_window))

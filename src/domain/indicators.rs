@@ -1,6 +1,9 @@
 //! Program indicators (PATHWAY.md §6) as plain functions over plain data, each stated once here
 //! and in `docs/indicators.md`: who counts as followed in a period, ages, the process measures of
-//! the Sésame register, outcomes at 12 and 24 weeks, and the small-cell rule.
+//! the Sésame register, outcomes at 12 and 24 weeks, the small-cell rule, and the windows of
+//! time each definition looks at (the queries that gather the facts take their bounds from them).
+
+use std::ops::{Add, Sub};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -8,6 +11,106 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::instruments::{Instrument, is_remission, is_response};
+
+// The windows of the definitions. Each is named once here; `db::reports` reads a little more
+// (`QUERY_SLACK_DAYS` on each side) and the functions below decide.
+
+/// Weeks after the initial assessment at which outcomes are reported (`docs/indicators.md`,
+/// "Outcomes": PHQ-9 and GAD-7 at 12 and at 24 weeks).
+pub const OUTCOME_WEEKS: [i64; 2] = [12, 24];
+
+/// Half the window around an outcome mark, in weeks: the score at week W is the one measured
+/// nearest to the mark within ±2 weeks ("Outcomes", `measured`; `score_at_week`).
+pub const OUTCOME_SCORE_WEEKS: i64 = 2;
+
+/// The first weeks after the initial assessment in which the register counts completed contacts,
+/// the assessment and the end both included ("Process", `four_contacts_in_twelve_weeks`); their
+/// end is the mark of the twelve-week cohort (`twelve_week_cohort`).
+pub const EARLY_CONTACT_WEEKS: i64 = 12;
+
+/// Completed contacts the register asks for in those weeks ("Process",
+/// `four_contacts_in_twelve_weeks`).
+pub const EARLY_CONTACTS_REQUIRED: usize = 4;
+
+/// The period's last days in which an active case's latest completed contact should fall, `to`
+/// − 29 to `to` ("Process", `contacted_in_last_30_days`).
+pub const RECENT_CONTACT_DAYS: i64 = 30;
+
+/// Days of a month in patient-months ("Process", `patient_months`, `contacts_per_patient_month`).
+pub const DAYS_PER_MONTH: f64 = 30.44;
+
+/// Days the database's windows keep on each side of a definition's window: a query reads a
+/// superset and the functions here decide, so a fact at a window's edge (a local midnight, a
+/// change of summer time, a stored instant's rounding) is never left out. Not a definition.
+pub const QUERY_SLACK_DAYS: i64 = 1;
+
+/// A window of whole days relative to each case's own assessment, both ends included, as a query
+/// reads it (the definition's window with the slack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaysAfterAssessment {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The scores a query reads for the outcome at `week`: ±`OUTCOME_SCORE_WEEKS` around the mark,
+/// with the slack.
+pub fn outcome_score_days(week: i64) -> DaysAfterAssessment {
+    let (mark, half) = (week * 7, OUTCOME_SCORE_WEEKS * 7);
+    DaysAfterAssessment {
+        from: mark - half - QUERY_SLACK_DAYS,
+        to: mark + half + QUERY_SLACK_DAYS,
+    }
+}
+
+/// The completed contacts a query reads for the register's measure: from the assessment to
+/// `EARLY_CONTACT_WEEKS` after it, with the slack.
+pub fn early_contact_days() -> DaysAfterAssessment {
+    DaysAfterAssessment {
+        from: -QUERY_SLACK_DAYS,
+        to: EARLY_CONTACT_WEEKS * 7 + QUERY_SLACK_DAYS,
+    }
+}
+
+/// The assessments whose mark `weeks` after may fall in a period of instants `[start, end)`:
+/// from `start` − `weeks` to `end` − `weeks`, with the slack on each side (both included).
+pub fn assessed_for_mark<T>(start: T, end: T, weeks: i64) -> (T, T)
+where
+    T: Add<Duration, Output = T> + Sub<Duration, Output = T>,
+{
+    let (mark, slack) = (Duration::weeks(weeks), Duration::days(QUERY_SLACK_DAYS));
+    (start - mark - slack, end - mark + slack)
+}
+
+/// Every mark a report looks at, in weeks after the assessment: the outcome weeks and the end of
+/// the early-contact weeks.
+fn mark_weeks() -> impl Iterator<Item = i64> {
+    OUTCOME_WEEKS.into_iter().chain([EARLY_CONTACT_WEEKS])
+}
+
+/// The assessments any of whose marks may fall in a period of instants `[start, end)` (the union
+/// of `assessed_for_mark` over `mark_weeks`).
+pub fn assessed_for_any_mark<T>(start: T, end: T) -> (T, T)
+where
+    T: Add<Duration, Output = T> + Sub<Duration, Output = T> + Copy,
+{
+    let latest = mark_weeks().max().unwrap_or(0);
+    let earliest = mark_weeks().min().unwrap_or(0);
+    (
+        assessed_for_mark(start, end, latest).0,
+        assessed_for_mark(start, end, earliest).1,
+    )
+}
+
+/// How far before the period's end (an instant) a query looks for a case's latest completed
+/// contact: the recent-contact days, which are local days, with the slack on each side.
+pub fn recent_contact_lookback() -> Duration {
+    Duration::days(RECENT_CONTACT_DAYS + 2 * QUERY_SLACK_DAYS)
+}
+
+/// The first day of the period's recent-contact days (`to` − 29).
+pub fn recent_contact_from(period: &Period) -> NaiveDate {
+    period.to - Duration::days(RECENT_CONTACT_DAYS - 1)
+}
 
 /// A count as published: exact, or `"<5"` when it is from 1 to 4 and the scope calls for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -70,6 +173,22 @@ pub struct Period {
 }
 
 impl Period {
+    /// The period of the days asked for, from 1900-01-01 to 2200-12-31 and not ending before it
+    /// starts; otherwise the field at fault and why.
+    pub fn of_days(from: NaiveDate, to: NaiveDate) -> Result<Self, (&'static str, &'static str)> {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        let latest = NaiveDate::from_ymd_opt(2200, 12, 31).unwrap_or(NaiveDate::MAX);
+        for (field, day) in [("from", from), ("to", to)] {
+            if day < earliest || day > latest {
+                return Err((field, "must be from 1900-01-01 to 2200-12-31"));
+            }
+        }
+        if super::ends_before_start(Some(from), Some(to)) {
+            return Err(("to", "must be on or after from"));
+        }
+        Ok(Self { from, to })
+    }
+
     /// A case is followed in the period when it was open on at least one of its days: referred on
     /// or before its last day, and not closed before its first.
     pub fn follows(&self, referred_on: NaiveDate, closed_on: Option<NaiveDate>) -> bool {
@@ -141,29 +260,29 @@ pub fn days_to_assessment(referred_at: DateTime<Utc>, assessed_at: DateTime<Utc>
     (assessed_at - referred_at).num_days().max(0)
 }
 
-/// The register's measure: at least 4 completed nurse contacts in the first 12 weeks after the
-/// initial assessment.
+/// The register's measure: at least `EARLY_CONTACTS_REQUIRED` (4) completed nurse contacts in the
+/// first `EARLY_CONTACT_WEEKS` (12) weeks after the initial assessment.
 pub fn four_contacts_in_twelve_weeks(
     assessed_at: DateTime<Utc>,
     completed_contacts: &[DateTime<Utc>],
 ) -> bool {
-    let end = assessed_at + Duration::weeks(12);
+    let end = assessed_at + Duration::weeks(EARLY_CONTACT_WEEKS);
     completed_contacts
         .iter()
         .filter(|at| **at >= assessed_at && **at <= end)
         .count()
-        >= 4
+        >= EARLY_CONTACTS_REQUIRED
 }
 
 /// The score that stands for week `week` of treatment: the one measured closest to it within
-/// ±2 weeks (the later on a tie); `None` when there is none in the window.
+/// ±`OUTCOME_SCORE_WEEKS` (the later on a tie); `None` when there is none in the window.
 pub fn score_at_week(
     assessed_at: DateTime<Utc>,
     week: i64,
     scores: &[(DateTime<Utc>, u8)],
 ) -> Option<u8> {
     let target = assessed_at + Duration::weeks(week);
-    let window = Duration::weeks(2);
+    let window = Duration::weeks(OUTCOME_SCORE_WEEKS);
     scores
         .iter()
         .filter(|(at, _)| (*at - target).abs() <= window)
@@ -191,10 +310,15 @@ pub fn outcome_at_week(
     })
 }
 
-/// Completed contacts per patient-month: contacts in the period over the months (30.44 days) the
-/// followed cases were open within it.
+/// Months of `DAYS_PER_MONTH` (30.44 days) in `days`, to 2 decimals.
+pub fn patient_months(open_days: i64) -> f64 {
+    round(open_days as f64 / DAYS_PER_MONTH, 2)
+}
+
+/// Completed contacts per patient-month: contacts in the period over the months
+/// (`DAYS_PER_MONTH`) the followed cases were open within it.
 pub fn contacts_per_patient_month(contacts: u64, open_days: i64) -> Option<f64> {
-    (open_days > 0).then(|| round(contacts as f64 / (open_days as f64 / 30.44), 2))
+    (open_days > 0).then(|| round(contacts as f64 / (open_days as f64 / DAYS_PER_MONTH), 2))
 }
 
 /// The days of the period a case was open: from the later of referral and the period's start to
@@ -206,15 +330,121 @@ pub fn open_days_in(period: &Period, referred_on: NaiveDate, closed_on: Option<N
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
+    /// A day written `YYYY-MM-DD` (the report's tests use it too).
+    pub(in crate::domain) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn t(s: &str) -> DateTime<Utc> {
+    /// 10:00 UTC on a day (11:00 or 12:00 in Paris).
+    pub(in crate::domain) fn t(s: &str) -> DateTime<Utc> {
         d(s).and_hms_opt(10, 0, 0).unwrap().and_utc()
+    }
+
+    /// Local midnight of a day in a zone, as `Period::bounds` computes it.
+    fn midnight(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
+        Period { from: day, to: day }.bounds(zone).0
+    }
+
+    /// Zones far apart: summer time, and the widest offsets either side of UTC.
+    const ZONES: [Tz; 3] = [
+        chrono_tz::Europe::Paris,
+        chrono_tz::Pacific::Kiritimati,
+        chrono_tz::Pacific::Pago_Pago,
+    ];
+
+    #[test]
+    fn the_windows_are_those_of_the_definitions() {
+        assert_eq!(OUTCOME_WEEKS, [12, 24]);
+        assert_eq!(OUTCOME_SCORE_WEEKS, 2);
+        assert_eq!((EARLY_CONTACT_WEEKS, EARLY_CONTACTS_REQUIRED), (12, 4));
+        assert_eq!(RECENT_CONTACT_DAYS, 30);
+        // The query windows as they were written before being named: ±2 weeks and a day, the
+        // 12 weeks and a day, 32 days back, a day of slack.
+        assert_eq!(
+            outcome_score_days(12),
+            DaysAfterAssessment { from: 69, to: 99 }
+        );
+        assert_eq!(
+            outcome_score_days(24),
+            DaysAfterAssessment { from: 153, to: 183 }
+        );
+        assert_eq!(
+            early_contact_days(),
+            DaysAfterAssessment { from: -1, to: 85 }
+        );
+        assert_eq!(recent_contact_lookback(), Duration::days(32));
+        let (start, end) = (t("2026-04-01"), t("2026-07-01"));
+        assert_eq!(
+            assessed_for_any_mark(start, end),
+            (
+                start - Duration::weeks(24) - Duration::days(1),
+                end - Duration::weeks(12) + Duration::days(1)
+            )
+        );
+        let p = Period {
+            from: d("2026-01-01"),
+            to: d("2026-03-31"),
+        };
+        assert_eq!(recent_contact_from(&p), d("2026-03-02"));
+        assert_eq!(patient_months(61), 2.0);
+    }
+
+    #[test]
+    fn the_query_windows_hold_the_definitions_windows() {
+        let assessed = t("2026-01-05");
+        let day = Duration::days(1);
+        let holds = |window: DaysAfterAssessment, at: DateTime<Utc>| {
+            let (from, to) = (Duration::days(window.from), Duration::days(window.to));
+            assessed + from <= at && at <= assessed + to
+        };
+        for week in OUTCOME_WEEKS {
+            let mark = assessed + Duration::weeks(week);
+            let half = Duration::weeks(OUTCOME_SCORE_WEEKS);
+            for at in [mark - half, mark, mark + half] {
+                assert_eq!(score_at_week(assessed, week, &[(at, 3)]), Some(3));
+                assert!(holds(outcome_score_days(week), at));
+            }
+            // Just outside the definition's window: read by the query, refused by the rule.
+            let beyond = mark + half + Duration::hours(1);
+            assert_eq!(score_at_week(assessed, week, &[(beyond, 3)]), None);
+            assert!(holds(outcome_score_days(week), beyond));
+        }
+        let twelve = assessed + Duration::weeks(EARLY_CONTACT_WEEKS);
+        for at in [assessed, twelve] {
+            assert!(holds(early_contact_days(), at));
+        }
+        assert!(holds(
+            early_contact_days(),
+            assessed - day + Duration::hours(1)
+        ));
+    }
+
+    #[test]
+    fn the_query_windows_hold_every_case_whose_mark_falls_in_the_period() {
+        let p = Period {
+            from: d("2026-03-01"),
+            to: d("2026-03-31"),
+        };
+        for zone in ZONES {
+            let (start, end) = p.bounds(zone);
+            let last_instant = end - Duration::seconds(1);
+            for weeks in OUTCOME_WEEKS.into_iter().chain([EARLY_CONTACT_WEEKS]) {
+                let (from, to) = assessed_for_mark(start, end, weeks);
+                let (any_from, any_to) = assessed_for_any_mark(start, end);
+                // Marks on the first and the last instant of the period.
+                for mark in [start, last_instant] {
+                    let assessed = mark - Duration::weeks(weeks);
+                    assert!(from <= assessed && assessed <= to, "{zone} {weeks}");
+                    assert!(any_from <= assessed && assessed <= any_to, "{zone} {weeks}");
+                }
+            }
+            // The first instant of the recent-contact days is within the lookback.
+            let recent = midnight(recent_contact_from(&p), zone);
+            assert!(end - recent_contact_lookback() <= recent, "{zone}");
+        }
     }
 
     #[test]
@@ -258,6 +488,17 @@ mod tests {
         assert_eq!(known_by(Some(end), end), None);
         let before = end - Duration::seconds(1);
         assert_eq!(known_by(Some(before), end), Some(before));
+    }
+
+    #[test]
+    fn a_period_is_of_days_from_1900_to_2200_in_order() {
+        let p = Period::of_days(d("2026-01-01"), d("2026-01-01")).unwrap();
+        assert_eq!((p.from, p.to), (d("2026-01-01"), d("2026-01-01")));
+        let refused = |from: &str, to: &str| Period::of_days(d(from), d(to)).unwrap_err().0;
+        assert_eq!(refused("2026-01-02", "2026-01-01"), "to");
+        assert_eq!(refused("1899-12-31", "2026-01-01"), "from");
+        assert_eq!(refused("2026-01-01", "2201-01-01"), "to");
+        assert!(Period::of_days(d("1900-01-01"), d("2200-12-31")).is_ok());
     }
 
     #[test]

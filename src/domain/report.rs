@@ -10,16 +10,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::indicators::{
-    Count, Period, age_band, contacts_per_patient_month, days_to_assessment,
-    four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in, outcome_at_week, round,
-    share,
+    Count, EARLY_CONTACT_WEEKS, OUTCOME_WEEKS, Period, age_band, contacts_per_patient_month,
+    days_to_assessment, four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in,
+    outcome_at_week, patient_months, recent_contact_from, round, share,
 };
 use super::instruments::Instrument;
-
-/// Weeks at which outcomes are reported.
-pub const OUTCOME_WEEKS: [i64; 2] = [12, 24];
-/// The "last 30 days of the period" of the contact measure.
-pub const RECENT_CONTACT_DAYS: i64 = 30;
 
 /// One case as the report sees it, as known at the period's end (`CaseFacts::as_of`).
 #[derive(Debug, Clone)]
@@ -247,7 +242,7 @@ struct Days {
     last_contact: Option<NaiveDate>,
     /// The days of the outcome marks, in the order of `OUTCOME_WEEKS`.
     marks: [Option<NaiveDate>; OUTCOME_WEEKS.len()],
-    /// The day the 12 weeks after assessment end (the contact measure's mark).
+    /// The day the `EARLY_CONTACT_WEEKS` after assessment end (the contact measure's mark).
     twelve_weeks: Option<NaiveDate>,
 }
 
@@ -261,7 +256,7 @@ impl Days {
             assessed: day(case.assessed_at),
             closed: day(case.closed_at),
             last_contact: day(case.last_completed_contact_at),
-            twelve_weeks: after(12),
+            twelve_weeks: after(EARLY_CONTACT_WEEKS),
             marks,
         }
     }
@@ -420,7 +415,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         .iter()
         .filter(|(_, d)| d.assessed.is_some_and(|a| a <= period.to))
         .collect();
-    let recent_from = period.to - Duration::days(RECENT_CONTACT_DAYS - 1);
+    let recent_from = recent_contact_from(period);
     let contacted = active
         .iter()
         .filter(|(_, d)| {
@@ -456,7 +451,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         assessed,
         median_days_to_assessment: guarded(assessed, median(&assessed_days)),
         completed_contacts: completed,
-        patient_months: round(open_days as f64 / 30.44, 2),
+        patient_months: patient_months(open_days),
         contacts_per_patient_month: guarded(
             completed,
             contacts_per_patient_month(facts.completed_contacts, open_days),
@@ -591,7 +586,41 @@ fn number(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// One CSV field: quoted when needed, and never read as a formula by a spreadsheet.
+pub fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// One CSV line of fields, ended by a newline (the reports' and the research export's).
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
+}
+
 impl ProgramReport {
+    /// The report as CSV: a header, then `rows`.
+    pub fn csv(&self) -> String {
+        let mut body = csv_line(&["section", "measure", "group", "value"]);
+        for row in self.rows() {
+            body.push_str(&csv_line(&row));
+        }
+        body
+    }
+
     /// The report in long form, one figure per row: `(section, measure, group, value)`. A
     /// withheld statistic is an empty value. This is what the CSV holds.
     pub fn rows(&self) -> Vec<[String; 4]> {
@@ -779,15 +808,7 @@ impl ProgramReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    /// 10:00 UTC on a day (11:00 or 12:00 in Paris).
-    fn t(s: &str) -> DateTime<Utc> {
-        d(s).and_hms_opt(10, 0, 0).unwrap().and_utc()
-    }
+    use crate::domain::indicators::tests::{d, t};
 
     fn case(patient: &str, referred: &str) -> CaseFacts {
         CaseFacts {
@@ -1007,6 +1028,19 @@ mod tests {
         );
         assert!(request.accepted);
         assert_eq!(request.answered_at, None);
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-3"), "-3");
+        assert_eq!(csv_field("@x,y"), "\"'@x,y\"");
+        assert_eq!(csv_line(&["a", "", "<5"]), "a,,<5\n");
+        let csv = program_report(&three_patients(), true).csv();
+        assert!(csv.starts_with("section,measure,group,value\npopulation,patients_followed,,"));
     }
 
     #[test]

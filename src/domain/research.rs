@@ -23,6 +23,13 @@ pub struct Pseudonymiser {
 #[error("the key must be {MIN_KEY_CHARS} to {MAX_KEY_CHARS} characters long")]
 pub struct WeakKey;
 
+/// A key as text: every byte visible ASCII or a tab (what an HTTP header carries as text, and
+/// what a key may hold); `None` otherwise.
+pub fn key_text(raw: &[u8]) -> Option<&str> {
+    let printable = raw.iter().all(|b| *b == b'\t' || (0x20..0x7f).contains(b));
+    printable.then(|| std::str::from_utf8(raw).ok()).flatten()
+}
+
 impl Pseudonymiser {
     pub fn new(key: &str) -> Result<Self, WeakKey> {
         let length = key.chars().count();
@@ -169,5 +176,14 @@ mod tests {
         assert!(Pseudonymiser::new(&"k".repeat(31)).is_err());
         assert!(Pseudonymiser::new(&"k".repeat(32)).is_ok());
         assert!(Pseudonymiser::new(&"k".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn a_key_is_printable_text() {
+        assert_eq!(key_text(b"a key\twith a tab"), Some("a key\twith a tab"));
+        assert_eq!(key_text(b"~ !"), Some("~ !"));
+        assert_eq!(key_text(b"line\nbreak"), None);
+        assert_eq!(key_text(b"del\x7f"), None);
+        assert_eq!(key_text("clé".as_bytes()), None);
     }
 }

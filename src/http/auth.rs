@@ -551,9 +551,6 @@ pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpRespo
     Ok(HttpResponse::Ok().json(me))
 }
 
-/// Ids are stored as text; one that does not parse back is a corrupt row, not a client error.
-pub use crate::db::parse_id;
-
 /// Resolves an access token to the caller. Every request re-reads the account and its session,
 /// so deactivation, logout and revocation take effect at once rather than when tokens expire.
 /// A refused token counts against the client address's failure budget (429 once spent); one

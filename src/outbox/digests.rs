@@ -178,41 +178,23 @@ pub async fn run_day_now(state: &AppState, day: NaiveDate) -> AppResult<DayRepor
 /// has not been done by this process, runs it (another instance or a restart running it too
 /// writes nothing twice). A failed run (the database gone) is tried again with backoff.
 pub fn spawn_scheduler(state: AppState) {
-    actix_web::rt::spawn(async move {
-        let mut done: Option<NaiveDate> = None;
-        let mut backoff = crate::background::Backoff::new();
-        loop {
-            let local = state.clock.now().with_timezone(&state.settings.timezone);
-            let today = local.date_naive();
-            let wait = if local.time() < state.settings.digest_time || done == Some(today) {
-                CHECK_EVERY
-            } else {
-                match run_day_now(&state, today).await {
-                    Ok(report) => {
-                        done = Some(today);
-                        backoff.succeeded();
-                        tracing::info!(
-                            %today,
-                            nurse_digests = report.nurse_digests,
-                            expert_digests = report.expert_digests,
-                            patient_reminders = report.patient_reminders,
-                            "daily digests and reminders written"
-                        );
-                        CHECK_EVERY
-                    }
-                    Err(error) => {
-                        let wait = backoff.failed();
-                        tracing::warn!(
-                            %error,
-                            retry_in_secs = wait.as_secs(),
-                            "daily digests not written"
-                        );
-                        wait
-                    }
-                }
-            };
-            actix_web::rt::time::sleep(wait).await;
+    let mut done: Option<NaiveDate> = None;
+    crate::background::keep_running("daily digests not written", async move || {
+        let local = state.clock.now().with_timezone(&state.settings.timezone);
+        let today = local.date_naive();
+        if local.time() < state.settings.digest_time || done == Some(today) {
+            return Ok(CHECK_EVERY);
         }
+        let report = run_day_now(&state, today).await?;
+        done = Some(today);
+        tracing::info!(
+            %today,
+            nurse_digests = report.nurse_digests,
+            expert_digests = report.expert_digests,
+            patient_reminders = report.patient_reminders,
+            "daily digests and reminders written"
+        );
+        Ok::<_, crate::error::AppError>(CHECK_EVERY)
     });
 }
 

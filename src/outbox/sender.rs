@@ -151,31 +151,17 @@ impl Sender {
     /// Runs passes every `poll` inside the server, until the process stops. A failed pass (the
     /// database gone) is retried with backoff; the task never ends on an error.
     pub fn spawn(self, poll: StdDuration) {
-        actix_web::rt::spawn(async move {
-            let mut backoff = crate::background::Backoff::new();
-            loop {
-                let wait = match self.run_once().await {
-                    Ok(report) => {
-                        backoff.succeeded();
-                        if report != PassReport::default() {
-                            tracing::info!(
-                                sent = report.sent,
-                                retrying = report.retrying,
-                                failed = report.failed,
-                                "outbox pass"
-                            );
-                        }
-                        poll
-                    }
-                    Err(error) => {
-                        let wait = backoff.failed();
-                        // The error is the database's or the server's; no recipient or content.
-                        tracing::warn!(%error, retry_in_secs = wait.as_secs(), "outbox pass failed");
-                        wait
-                    }
-                };
-                actix_web::rt::time::sleep(wait).await;
+        crate::background::keep_running("outbox pass failed", async move || {
+            let report = self.run_once().await?;
+            if report != PassReport::default() {
+                tracing::info!(
+                    sent = report.sent,
+                    retrying = report.retrying,
+                    failed = report.failed,
+                    "outbox pass"
+                );
             }
+            Ok::<_, crate::error::AppError>(poll)
         });
     }
 }

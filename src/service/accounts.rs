@@ -12,7 +12,7 @@ use super::{Caller, Ctx};
 use crate::config::Settings;
 use crate::db::accounts::{self as store, UserChanges, UserFilter, UserRecord, UserRow};
 use crate::db::locks::Versioned;
-use crate::db::parse_id;
+use crate::db::stored_id;
 use crate::db::{self, Db, DbConn, naive, utc};
 use crate::domain::account::{
     AccountChange, Locale, LockoutPolicy, Role, check_new_password, is_valid_email, normalize_email,
@@ -45,7 +45,7 @@ impl User {
     pub fn from_record(record: UserRecord, locked: bool) -> AppResult<Self> {
         let UserRecord { user, practice_ids } = record;
         Ok(Self {
-            id: parse_id(&user.id)?,
+            id: stored_id(&user.id)?,
             email: user.email,
             name: user.name,
             role: Role::parse(&user.role)
@@ -346,7 +346,7 @@ pub async fn me(ctx: &Ctx, actor: &Actor) -> AppResult<Me> {
                 }
             };
             Ok(Me {
-                id: parse_id(&actor.id)?,
+                id: stored_id(&actor.id)?,
                 kind: actor.kind,
                 email,
                 name,
@@ -411,7 +411,7 @@ fn locked_ids(
 
 /// Stored ids as UUIDs.
 fn ids(stored: &[String]) -> AppResult<Vec<Uuid>> {
-    stored.iter().map(|id| parse_id(id)).collect()
+    stored.iter().map(|id| stored_id(id)).collect()
 }
 
 /// The rules a new account meets whatever door it came through (the API's validation reports

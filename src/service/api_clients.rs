@@ -12,7 +12,7 @@ use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::accounts::{self as store, ApiClientChanges, ApiClientRow};
 use crate::db::locks::Versioned;
-use crate::db::parse_id;
+use crate::db::stored_id;
 use crate::db::{self, DbConn, naive, utc};
 use crate::domain::account::AccountChange;
 use crate::domain::credentials::{random_secret, secret_digest};
@@ -36,8 +36,8 @@ pub struct ApiClient {
 impl ApiClient {
     fn from_row(row: ApiClientRow) -> AppResult<Self> {
         Ok(Self {
-            id: parse_id(&row.id)?,
-            practice_id: parse_id(&row.practice_id)?,
+            id: stored_id(&row.id)?,
+            practice_id: stored_id(&row.practice_id)?,
             name: row.name,
             active: row.active,
             version: row.version,

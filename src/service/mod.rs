@@ -1,16 +1,19 @@
 //! The application layer: one function per operation, called by every door (the REST API, the
 //! command line, `demo seed`, the tests). An operation takes who asks and a typed input, decides
 //! whether they may (`domain::policy`), runs in one transaction and returns a typed result or an
-//! `AppError`; the doors only parse, call and map. Operations move here one aggregate at a time;
-//! those not yet moved still live in their handlers under `http/`.
+//! `AppError`; the doors only parse, call and map. Nothing here knows HTTP.
 
 pub mod accounts;
 pub mod api_clients;
+pub mod audit;
 pub mod cases;
+pub mod exports;
 pub mod idempotency;
 pub mod input;
+pub mod outbox;
 pub mod patients;
 pub mod practices;
+pub mod reports;
 pub mod tele_expertise;
 mod versioned;
 

@@ -12,8 +12,8 @@ use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::audit::{self, Outcome};
 use crate::db::locks::Versioned;
-use crate::db::parse_id;
 use crate::db::patients::{self as store, PatientChanges, PatientFilter, PatientRow};
+use crate::db::stored_id;
 use crate::db::{DbConn, naive, utc};
 use crate::domain::account::normalize_email;
 use crate::domain::patient::{
@@ -58,8 +58,8 @@ impl Patient {
     fn from_row(row: PatientRow) -> AppResult<Self> {
         let stored = |what: &str| AppError::Internal(format!("stored {what} unknown"));
         Ok(Self {
-            id: parse_id(&row.id)?,
-            practice_id: parse_id(&row.practice_id)?,
+            id: stored_id(&row.id)?,
+            practice_id: stored_id(&row.practice_id)?,
             external_id: row.external_id,
             family_name: row.family_name,
             given_names: row.given_names,
@@ -77,7 +77,7 @@ impl Patient {
                 status: ConsentStatus::parse(&row.consent_status)
                     .ok_or_else(|| stored("consent"))?,
                 recorded_at: utc(row.consent_at),
-                recorded_by: parse_id(&row.consent_by)?,
+                recorded_by: stored_id(&row.consent_by)?,
             },
             version: row.version,
             created_at: utc(row.created_at),

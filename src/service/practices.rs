@@ -9,8 +9,8 @@ use validator::Validate;
 use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::locks::Versioned;
-use crate::db::parse_id;
 use crate::db::practices::{self as store, PracticeChanges, PracticeFilter, PracticeRow};
+use crate::db::stored_id;
 use crate::db::{DbConn, naive, utc};
 use crate::domain::policy::Action;
 use crate::domain::text::PlainText;
@@ -34,7 +34,7 @@ pub struct Practice {
 impl Practice {
     fn from_row(row: PracticeRow) -> AppResult<Self> {
         Ok(Self {
-            id: parse_id(&row.id)?,
+            id: stored_id(&row.id)?,
             name: row.name,
             network: row.network,
             region: row.region,

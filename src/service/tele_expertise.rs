@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
 use crate::db::locks::{Versioned, lock_for_update};
-use crate::db::parse_id;
+use crate::db::stored_id;
 use crate::db::tele_expertise::{self as store, Inbox, ListFilter, RequestRow};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
@@ -144,12 +144,12 @@ impl TeleExpertiseRequest {
         let status = stored_status(&row)?;
         let due = utc(row.due_at);
         Ok(Self {
-            id: parse_id(&row.id)?,
-            case_id: parse_id(&row.case_id)?,
-            patient_id: parse_id(&row.patient_id)?,
-            practice_id: parse_id(&row.practice_id)?,
-            requester_id: parse_id(&row.requester_id)?,
-            expert_id: parse_id(&row.expert_id)?,
+            id: stored_id(&row.id)?,
+            case_id: stored_id(&row.case_id)?,
+            patient_id: stored_id(&row.patient_id)?,
+            practice_id: stored_id(&row.practice_id)?,
+            requester_id: stored_id(&row.requester_id)?,
+            expert_id: stored_id(&row.expert_id)?,
             question: row.question,
             urgency: Urgency::parse(&row.urgency)
                 .ok_or_else(|| AppError::Internal("stored urgency unknown".to_owned()))?,
@@ -159,7 +159,7 @@ impl TeleExpertiseRequest {
                 .attached_score_ids
                 .split(',')
                 .filter(|s| !s.is_empty())
-                .map(parse_id)
+                .map(stored_id)
                 .collect::<AppResult<_>>()?,
             status,
             due_at: due,

@@ -25,7 +25,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseRow, ContactRow, EventRow, ScoreRow, facts, optional_score, stored_score,
 };
-use crate::db::parse_id;
+use crate::db::stored_id;
 use crate::db::{DbConn, naive, utc};
 use crate::domain::case::{
     ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance, split_set,
@@ -101,7 +101,7 @@ impl ScoreView {
 
     fn stored(id: &str, score: &Score, measured_at: DateTime<Utc>) -> AppResult<Self> {
         Ok(Self {
-            id: Some(parse_id(id)?),
+            id: Some(stored_id(id)?),
             ..Self::of(score, Some(measured_at))
         })
     }
@@ -189,7 +189,7 @@ fn stored(what: &str) -> AppError {
 }
 
 fn parse_optional_id(id: Option<&str>) -> AppResult<Option<Uuid>> {
-    id.map(parse_id).transpose()
+    id.map(stored_id).transpose()
 }
 
 impl Case {
@@ -197,16 +197,16 @@ impl Case {
         let facts = facts(&row)?;
         let derived = derive(&facts, cadences, now);
         Ok(Self {
-            id: parse_id(&row.id)?,
-            patient_id: parse_id(&row.patient_id)?,
-            practice_id: parse_id(&row.practice_id)?,
+            id: stored_id(&row.id)?,
+            patient_id: stored_id(&row.patient_id)?,
+            practice_id: stored_id(&row.practice_id)?,
             program: Program::parse(&row.program).ok_or_else(|| stored("program"))?,
             indications: split_set(&row.indications, Indication::parse)
                 .ok_or_else(|| stored("indications"))?,
             substances: split_set(&row.substances, Substance::parse)
                 .ok_or_else(|| stored("substances"))?,
             phase: facts.phase,
-            referred_by: parse_id(&row.referred_by)?,
+            referred_by: stored_id(&row.referred_by)?,
             referring_gp_id: parse_optional_id(row.referring_gp_id.as_deref())?,
             nurse_id: parse_optional_id(row.nurse_id.as_deref())?,
             psychiatrist_id: parse_optional_id(row.psychiatrist_id.as_deref())?,
@@ -263,15 +263,15 @@ pub struct Contact {
 impl Contact {
     pub fn from_row(row: ContactRow, scores: Vec<ScoreView>) -> AppResult<Self> {
         Ok(Self {
-            id: parse_id(&row.id)?,
-            case_id: parse_id(&row.case_id)?,
+            id: stored_id(&row.id)?,
+            case_id: stored_id(&row.case_id)?,
             occurred_at: utc(row.occurred_at),
             mode: ContactMode::parse(&row.mode).ok_or_else(|| stored("mode"))?,
             outcome: ContactOutcome::parse(&row.outcome).ok_or_else(|| stored("outcome"))?,
             duration_minutes: row.duration_minutes,
             note: row.note,
             next_planned_at: row.next_planned_at.map(utc),
-            author_id: parse_id(&row.author_id)?,
+            author_id: stored_id(&row.author_id)?,
             scores,
             created_at: utc(row.created_at),
         })

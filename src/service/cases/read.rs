@@ -13,7 +13,7 @@ use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseFilter, CaseWithPatient, ContactRow, EventRow, ScoreRow,
 };
-use crate::db::parse_id;
+use crate::db::stored_id;
 use crate::db::{naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{EventKind, Priority, first_score};
@@ -285,12 +285,12 @@ fn entries(
                 .map(|c| Contact::from_row(c, scores.clone()))
                 .transpose()?;
             Ok(TimelineEntry {
-                id: parse_id(&e.id)?,
+                id: stored_id(&e.id)?,
                 kind: EventKind::parse(&e.kind)
                     .ok_or_else(|| AppError::Internal("stored event kind unknown".to_owned()))?,
                 occurred_at: utc(e.occurred_at),
                 recorded_at: utc(e.recorded_at),
-                actor_id: parse_id(&e.actor_id)?,
+                actor_id: stored_id(&e.actor_id)?,
                 from_phase: phase(e.from_phase)?,
                 to_phase: phase(e.to_phase)?,
                 exit_reason: exit_reason(e.exit_reason.as_deref())?,
