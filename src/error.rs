@@ -396,7 +396,59 @@ impl From<crate::domain::policy::Denied> for AppError {
 
 impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
-        Self::Validation(crate::http::extract::field_errors(&errors))
+        Self::Validation(field_errors(&errors))
+    }
+}
+
+/// Flattens validator's nested errors into dotted field paths.
+pub fn field_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out
+}
+
+/// What a validator rule without its own message means, in words: `range` and `length` say the
+/// bounds (from the rule's parameters) rather than their code.
+fn plain_message(error: &validator::ValidationError) -> String {
+    let bound = |name: &str| error.params.get(name).map(ToString::to_string);
+    let (min, max) = (bound("min"), bound("max"));
+    match (error.code.as_ref(), min, max) {
+        ("range", Some(min), Some(max)) => format!("must be from {min} to {max}"),
+        ("range", Some(min), None) => format!("must be at least {min}"),
+        ("range", None, Some(max)) => format!("must be at most {max}"),
+        ("length", Some(min), Some(max)) => {
+            format!("must have from {min} to {max} characters or items")
+        }
+        ("length", Some(min), None) => format!("must have at least {min} characters or items"),
+        ("length", None, Some(max)) => format!("must have at most {max} characters or items"),
+        (code, _, _) => code.replace('_', " "),
+    }
+}
+
+fn collect(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            validator::ValidationErrorsKind::Field(list) => {
+                for error in list {
+                    let message = error
+                        .message
+                        .as_ref()
+                        .map_or_else(|| plain_message(error), ToString::to_string);
+                    out.push(FieldError::new(path.clone(), message));
+                }
+            }
+            validator::ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            validator::ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+use validator::Validate;
 
 use super::decode;
 use crate::app::AppState;
@@ -201,57 +201,7 @@ fn query_problems(pairs: &[(String, String)], known: &[String]) -> Vec<FieldErro
     errors
 }
 
-/// Flattens validator's nested errors into dotted field paths.
-pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    collect(errors, "", &mut out);
-    out
-}
-
-/// What a validator rule without its own message means, in words: `range` and `length` say the
-/// bounds (from the rule's parameters) rather than their code.
-fn plain_message(error: &validator::ValidationError) -> String {
-    let bound = |name: &str| error.params.get(name).map(ToString::to_string);
-    let (min, max) = (bound("min"), bound("max"));
-    match (error.code.as_ref(), min, max) {
-        ("range", Some(min), Some(max)) => format!("must be from {min} to {max}"),
-        ("range", Some(min), None) => format!("must be at least {min}"),
-        ("range", None, Some(max)) => format!("must be at most {max}"),
-        ("length", Some(min), Some(max)) => {
-            format!("must have from {min} to {max} characters or items")
-        }
-        ("length", Some(min), None) => format!("must have at least {min} characters or items"),
-        ("length", None, Some(max)) => format!("must have at most {max} characters or items"),
-        (code, _, _) => code.replace('_', " "),
-    }
-}
-
-fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
-    for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{prefix}.{field}")
-        };
-        match kind {
-            ValidationErrorsKind::Field(list) => {
-                for error in list {
-                    let message = error
-                        .message
-                        .as_ref()
-                        .map_or_else(|| plain_message(error), ToString::to_string);
-                    out.push(FieldError::new(path.clone(), message));
-                }
-            }
-            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
-            ValidationErrorsKind::List(items) => {
-                for (index, inner) in items {
-                    collect(inner, &format!("{path}[{index}]"), out);
-                }
-            }
-        }
-    }
-}
+pub use crate::error::field_errors;
 
 /// The caller, from `Authorization: Bearer <access token>`; the account must still be active.
 impl FromRequest for Actor {
