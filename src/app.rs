@@ -12,7 +12,6 @@ use base64::engine::general_purpose::STANDARD;
 use crate::clock::SharedClock;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::Db;
-use crate::domain::account::LockoutPolicy;
 use crate::domain::tokens::TokenKeys;
 
 /// What every handler can reach.
@@ -58,13 +57,7 @@ impl AppState {
             db: self.db.clone(),
             clock: self.clock.clone(),
             settings: self.settings.clone(),
-        }
-    }
-
-    pub fn lockout(&self) -> LockoutPolicy {
-        LockoutPolicy {
-            threshold: self.settings.lockout_threshold,
-            lock_minutes: self.settings.lockout_minutes,
+            tokens: self.tokens.clone(),
         }
     }
 }

@@ -225,8 +225,22 @@ impl LockoutPolicy {
     }
 }
 
+/// A wait as whole seconds for `Retry-After`: rounded up, at least 1.
+pub fn whole_seconds(wait: chrono::Duration) -> u64 {
+    let ms = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+    ms.div_ceil(1000).max(1)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(whole_seconds(chrono::Duration::milliseconds(10)), 1);
+        assert_eq!(whole_seconds(chrono::Duration::milliseconds(1000)), 1);
+        assert_eq!(whole_seconds(chrono::Duration::milliseconds(1500)), 2);
+        assert_eq!(whole_seconds(chrono::Duration::seconds(600)), 600);
+    }
     use super::*;
 
     fn at(minutes: i64) -> DateTime<Utc> {

@@ -151,12 +151,6 @@ fn client_addr(peer: Option<IpAddr>, header: Option<&str>, trusted: &[IpAddr]) -
         .to_string()
 }
 
-/// For `Retry-After`: whole seconds, at least 1.
-pub fn seconds(wait: chrono::Duration) -> u64 {
-    let ms = wait.num_milliseconds().max(0) as u64;
-    ms.div_ceil(1000).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,13 +208,5 @@ mod tests {
             client_addr(Some(proxy), Some("203.0.113.7"), &[]),
             "10.0.0.1"
         );
-    }
-
-    #[test]
-    fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(seconds(chrono::Duration::milliseconds(10)), 1);
-        assert_eq!(seconds(chrono::Duration::milliseconds(1000)), 1);
-        assert_eq!(seconds(chrono::Duration::milliseconds(1500)), 2);
-        assert_eq!(seconds(chrono::Duration::seconds(600)), 600);
     }
 }

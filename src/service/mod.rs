@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod patients;
 pub mod practices;
 pub mod reports;
+pub mod sessions;
 pub mod tele_expertise;
 mod versioned;
 
@@ -27,13 +28,14 @@ use crate::db::Db;
 use crate::domain::policy::{Action, Actor, Scope, authorize};
 use crate::error::AppResult;
 
-/// What operations run on: the database, the clock and the settings. Cheap to clone (it holds
-/// handles), so an operation can move a copy into its transaction.
+/// What operations run on: the database, the clock, the settings and the token keys. Cheap to
+/// clone (it holds handles), so an operation can move a copy into its transaction.
 #[derive(Clone)]
 pub struct Ctx {
     pub db: Db,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
+    pub tokens: Arc<crate::domain::tokens::TokenKeys>,
 }
 
 impl Ctx {
