@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::idempotency::{self, Done, Key};
-use super::{Caller, Ctx};
+use super::{Caller, Ctx, within_reach};
 use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
@@ -553,15 +553,12 @@ fn visible(
     action: &str,
     now: DateTime<Utc>,
 ) -> AppResult<RequestRow> {
-    let Some(row) = store::find(conn, id)? else {
-        return Err(AppError::not_found("tele-expertise request"));
-    };
-    if may_see(actor, &parties(&row)) {
-        return Ok(row);
-    }
-    let denied = Outcome::Denied(audit::DENIED_PRACTICE);
-    record(conn, actor, action, &row, denied, now)?;
-    Err(AppError::not_found("tele-expertise request").recorded())
+    within_reach(
+        store::find(conn, id)?,
+        "tele-expertise request",
+        |row| may_see(actor, &parties(row)),
+        |row, denied| record(conn, actor, action, row, denied, now),
+    )
 }
 
 /// Moves the row to `to` and writes it under a compare-and-set on its version; `false` when the
