@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, if_match, ok_with_etag};
 use super::idempotency;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
@@ -78,9 +78,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let patient = patients::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(patient.version))
-        .json(patient))
+    Ok(ok_with_etag(patient.version, patient))
 }
 
 /// Change a patient's identity, contact details, INS or consent.
@@ -103,7 +101,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let patient = patients::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(patient.version))
-        .json(patient))
+    Ok(ok_with_etag(patient.version, patient))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, etag, if_match, ok_with_etag};
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
@@ -59,9 +59,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let practice = practices::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(practice.version))
-        .json(practice))
+    Ok(ok_with_etag(practice.version, practice))
 }
 
 /// Change or deactivate a practice.
@@ -83,7 +81,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let practice = practices::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(practice.version))
-        .json(practice))
+    Ok(ok_with_etag(practice.version, practice))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, etag, if_match, ok_with_etag};
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
@@ -66,9 +66,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let user = accounts::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(user.version))
-        .json(user))
+    Ok(ok_with_etag(user.version, user))
 }
 
 /// Change, deactivate, unlock an account or set its password.
@@ -91,7 +89,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let user = accounts::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(user.version))
-        .json(user))
+    Ok(ok_with_etag(user.version, user))
 }

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
 use crate::http::PageQuery;
-use crate::http::extract::{Query, etag};
+use crate::http::extract::{Query, ok_with_etag};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
 use crate::service::cases::{CasePage, CaseQuery, ContactPage, Timeline, Worklist};
@@ -45,9 +45,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let case = cases::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(case.version))
-        .json(case))
+    Ok(ok_with_etag(case.version, case))
 }
 
 /// A case's contacts, most recent first.

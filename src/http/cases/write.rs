@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
-use crate::http::extract::{Json, if_match};
+use crate::http::extract::{Json, if_match, ok_with_etag};
 use crate::http::idempotency::{key, respond};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
@@ -66,9 +66,7 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let case = cases::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(crate::http::extract::etag(case.version))
-        .json(case))
+    Ok(ok_with_etag(case.version, case))
 }
 
 /// Record the nurse's initial assessment: baselines and care plan; the case becomes active.
