@@ -166,11 +166,7 @@ pub async fn list(
             )?)
         })
         .await?;
-    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
-    let items = rows
-        .into_iter()
-        .map(ApiClient::from_row)
-        .collect::<AppResult<_>>()?;
+    let (items, next_cursor) = page.show(rows, |row| row.id.clone(), ApiClient::from_row)?;
     Ok(ApiClientPage { items, next_cursor })
 }
 
