@@ -33,6 +33,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::outbox::notices;
 use crate::service::cases::event;
 use crate::service::cases::{case_in_scope, ensure_open};
+use crate::service::input::PageQuery;
 
 // A question about a case, to a psychiatrist covering its practice. (A plain comment: the
 // contract has never described this body.)
@@ -307,8 +308,7 @@ pub async fn list(
     ctx: &Ctx,
     caller: Caller<'_>,
     query: TeleExpertiseQuery,
-    after: Option<Uuid>,
-    page_size: u32,
+    page: PageQuery,
 ) -> AppResult<TeleExpertisePage> {
     caller.may(Action::ReadTeleExpertise)?;
     let actor = person(caller)?.clone();
@@ -325,7 +325,7 @@ pub async fn list(
     let (rows, next_cursor) = ctx
         .db
         .transaction(move |conn| {
-            let after = match after {
+            let after = match page.after {
                 Some(id) => Some(
                     store::find(conn, &id.to_string())?
                         .filter(|row| filter.inbox.holds(row))
@@ -338,19 +338,15 @@ pub async fn list(
                 ),
                 None => None,
             };
-            let size = page_size as usize;
-            let mut rows = store::page(conn, &filter, after.as_ref(), i64::from(page_size) + 1)?;
-            let next_cursor = (rows.len() > size).then(|| {
-                rows.truncate(size);
-                rows.last().map(|r| r.id.clone())
-            });
+            let rows = store::page(conn, &filter, after.as_ref(), page.fetch_limit())?;
+            let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
             // Audited: what the page shows, not the row read to know another page follows.
             let reads: Vec<(&str, Option<&str>)> = rows
                 .iter()
                 .map(|r| (r.patient_id.as_str(), Some(r.case_id.as_str())))
                 .collect();
             audit::record_reads(conn, &actor, "tele_expertise.list", &reads, naive(now))?;
-            Ok((rows, next_cursor.flatten()))
+            Ok((rows, next_cursor))
         })
         .await?;
     let items = rows
