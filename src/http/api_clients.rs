@@ -60,8 +60,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/api-clients/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The API client", body = ApiClient,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The API client", body = ApiClient),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -78,8 +77,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The API client as changed", body = ApiClient,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The API client as changed", body = ApiClient),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(

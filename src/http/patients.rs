@@ -68,8 +68,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The patient", body = Patient,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The patient", body = Patient),
         (status = 403, description = "The care team and API clients only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -86,8 +85,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The patient as changed", body = Patient,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The patient as changed", body = Patient),
         (status = 403, description = "GPs and API clients of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This external id is already used in the practice", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]

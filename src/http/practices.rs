@@ -51,8 +51,7 @@ pub async fn list(
 /// One practice.
 #[utoipa::path(get, path = "/api/v1/practices/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
-    responses((status = 200, description = "The practice", body = Practice,
-        headers(("ETag" = String, description = "The version, for If-Match")))))]
+    responses((status = 200, description = "The practice", body = Practice)))]
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
@@ -67,8 +66,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The practice as changed", body = Practice,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The practice as changed", body = Practice),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(

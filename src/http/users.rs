@@ -56,8 +56,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The account", body = User,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The account", body = User),
         (status = 403, description = "Admins and coordinators only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -74,8 +73,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The account as changed", body = User,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The account as changed", body = User),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin cannot deactivate, lock or demote their own account", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]

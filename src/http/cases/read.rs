@@ -35,8 +35,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case", body = Case,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The case", body = Case),
         (status = 403, description = "The care team and API clients only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(

@@ -51,8 +51,7 @@ pub async fn refer(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case as changed", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case as changed", body = Case),
         (status = 403, description = "Reassignment: GPs and nurses; review flag: nurses and psychiatrists", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -76,8 +75,7 @@ pub async fn update(
         crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case, now active", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case, now active", body = Case),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is not waiting for its assessment (the allowed moves are listed)", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -132,8 +130,7 @@ pub async fn log_contact(
         crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case in its new phase", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case in its new phase", body = Case),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused move (the allowed ones are in `allowed`), or the case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
