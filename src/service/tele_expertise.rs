@@ -27,7 +27,7 @@ use crate::domain::tele_expertise::{
     billing_note, billing_year_start, check_consent, default_side, due_at, is_billable, is_overdue,
     may_ask, may_see, move_request, mover, on_case_closed,
 };
-use crate::domain::text::FreeText;
+use crate::domain::text::{FreeText, described};
 use crate::email::content::OpinionUpdate;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::outbox::notices;
@@ -74,16 +74,10 @@ pub struct Answer {
     pub recommendations: Option<FreeText<8000>>,
 }
 
-/// The schema of `Answer::answer`: free text with a description. (utoipa puts a described field
-/// of an inline schema in an `allOf` beside an empty object, and ignores the description of a
-/// `schema_with` field: the description is set here.)
+/// The schema of `Answer::answer`: free text with a description.
 fn answer_schema() -> RefOr<Schema> {
-    let mut schema = FreeText::<20000>::schema();
-    if let RefOr::T(Schema::Object(object)) = &mut schema {
-        object.description =
-            Some("The written answer (compte rendu); it joins the case's timeline.".to_owned());
-    }
-    schema
+    let what = "The written answer (compte rendu); it joins the case's timeline.";
+    described(FreeText::<20000>::schema(), what)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
