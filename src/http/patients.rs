@@ -16,9 +16,6 @@ use crate::service::patients::{
     self, NewPatient, Patient, PatientPage, PatientQuery, PatientUpdate,
 };
 
-/// The cases' referral still reaches the scope check here.
-pub use crate::service::patients::in_scope as patient_in_scope;
-
 /// Register a patient.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = NewPatient,
     params(crate::http::idempotency::IdempotencyKey),
