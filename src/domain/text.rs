@@ -14,6 +14,17 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 use validator::ValidationError;
 
+/// `schema` with a description, for a field whose schema is set by `schema_with`: utoipa leaves
+/// the doc comment of such a field out, and would put an inlined described type in an `allOf`
+/// beside an empty object.
+pub fn described(schema: impl Into<RefOr<Schema>>, description: &str) -> RefOr<Schema> {
+    let mut schema = schema.into();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.description = Some(description.to_owned());
+    }
+    schema
+}
+
 /// Not blank, and no control character but line breaks and tabs, as a JSON Schema pattern: at
 /// least one character that is neither white space nor a control character, among any that are
 /// not forbidden controls.

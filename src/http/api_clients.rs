@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, if_match, ok_with_etag};
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
@@ -60,8 +60,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/api-clients/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The API client", body = ApiClient,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The API client", body = ApiClient),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -70,9 +69,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let client = api_clients::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(client.version))
-        .json(client))
+    Ok(ok_with_etag(client.version, client))
 }
 
 /// Rename or deactivate an API client.
@@ -80,8 +77,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The API client as changed", body = ApiClient,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The API client as changed", body = ApiClient),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
@@ -94,7 +90,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let client = api_clients::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(client.version))
-        .json(client))
+    Ok(ok_with_etag(client.version, client))
 }

@@ -1,22 +1,13 @@
 //! The audit log, for admins: `GET /audit`. The operation is `service::audit::list`.
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::PageQuery;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
 use crate::service::Caller;
-use crate::service::audit::{self, AuditEvent, AuditQuery};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEvent>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
+use crate::service::audit::{self, AuditPage, AuditQuery};
 
 /// The audit log, oldest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery, PageQuery),
@@ -32,15 +23,7 @@ pub async fn list(
     query: crate::http::extract::Query<AuditQuery>,
     page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let (after, limit) = (page.after, page.fetch_limit());
-    let events = audit::list(
-        &state.ctx(),
-        Caller::Actor(&actor),
-        query.into_inner(),
-        after,
-        limit,
-    )
-    .await?;
-    let (items, next_cursor) = page.split(events, |e| e.id.to_string());
-    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
+    let caller = Caller::Actor(&actor);
+    let page = audit::list(&state.ctx(), caller, query.into_inner(), page.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -10,8 +10,9 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
@@ -283,6 +284,11 @@ pub use crate::service::input::check_version;
 
 pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
+}
+
+/// 200 with a versioned resource, its version in `ETag` (what a later `If-Match` sends back).
+pub fn ok_with_etag(version: i32, body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header(etag(version)).json(body)
 }
 
 /// The `If-Match` header of a versioned write, declared once for the contract

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use actix_web::http::Method;
 
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -47,7 +48,7 @@ use super::{
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses itself).
     components(schemas(crate::error::Problem, crate::error::FieldError, tele_expertise::Side)),
-    modifiers(&BearerScheme, &ProblemResponses),
+    modifiers(&BearerScheme, &ProblemResponses, &VersionHeaders),
     tags(
         (name = "operations", description = "Liveness, readiness and this contract"),
         (name = "auth", description = "Tokens and the caller's own account"),
@@ -114,9 +115,7 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
         .iter()
         .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
     let has_body = operation.request_body.is_some();
-    let versioned = params
-        .iter()
-        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "If-Match"));
+    let versioned = takes_if_match(operation);
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut wanted: Vec<(&str, &str)> = Vec::new();
     // Every operation under /api/v1 refuses query parameters it does not declare.
@@ -180,6 +179,46 @@ fn add_problem_responses(path: &str, operation: &mut Operation, uses_database: b
                     )
                     .into()
             });
+    }
+}
+
+/// The `ETag` of a versioned resource, declared in one place: the 200 of its GET carries the
+/// version a write sends back in `If-Match`, and the success of every write that takes `If-Match`
+/// carries the new version.
+struct VersionHeaders;
+
+impl Modify for VersionHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let versioned = item.patch.as_ref().is_some_and(takes_if_match);
+            if let Some(get) = item.get.as_mut().filter(|_| versioned) {
+                add_etag(get, "The version, for If-Match");
+            }
+            for write in [&mut item.post, &mut item.patch, &mut item.put]
+                .into_iter()
+                .flatten()
+                .filter(|operation| takes_if_match(operation))
+            {
+                add_etag(write, "The new version");
+            }
+        }
+    }
+}
+
+fn takes_if_match(operation: &Operation) -> bool {
+    operation.parameters.iter().flatten().any(
+        |p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "If-Match"),
+    )
+}
+
+/// `ETag` on the operation's success responses (2xx).
+fn add_etag(operation: &mut Operation, description: &str) {
+    for (status, response) in &mut operation.responses.responses {
+        if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+            let mut header = Header::default();
+            header.description = Some(description.to_owned());
+            response.headers.insert("ETag".to_owned(), header.into());
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 //! operations are in `service::outbox`.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::PageQuery;
@@ -11,20 +9,7 @@ use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
 use crate::service::Caller;
-use crate::service::outbox::{self, MessageStatus, OutboxMessage, OutboxSearch};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OutboxPage {
-    pub items: Vec<OutboxMessage>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OutboxQuery {
-    pub status: Option<MessageStatus>,
-}
+use crate::service::outbox::{self, OutboxMessage, OutboxPage, OutboxQuery};
 
 /// The email queue, oldest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "outbox", params(OutboxQuery, PageQuery),
@@ -39,14 +24,9 @@ pub async fn list(
     query: crate::http::extract::Query<OutboxQuery>,
     page: crate::http::extract::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let search = OutboxSearch {
-        status: query.status,
-        after: page.after,
-        limit: page.fetch_limit(),
-    };
-    let messages = outbox::list(&state.ctx(), Caller::Actor(&actor), search).await?;
-    let (items, next_cursor) = page.split(messages, |m| m.id.to_string());
-    Ok(HttpResponse::Ok().json(OutboxPage { items, next_cursor }))
+    let caller = Caller::Actor(&actor);
+    let page = outbox::list(&state.ctx(), caller, query.into_inner(), page.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Try a failed message again (its attempts start afresh).

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, if_match, ok_with_etag};
 use super::idempotency;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
@@ -15,9 +15,6 @@ use crate::service::Caller;
 use crate::service::patients::{
     self, NewPatient, Patient, PatientPage, PatientQuery, PatientUpdate,
 };
-
-/// The cases' referral still reaches the scope check here.
-pub use crate::service::patients::in_scope as patient_in_scope;
 
 /// Register a patient.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = NewPatient,
@@ -68,8 +65,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The patient", body = Patient,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The patient", body = Patient),
         (status = 403, description = "The care team and API clients only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -78,9 +74,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let patient = patients::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(patient.version))
-        .json(patient))
+    Ok(ok_with_etag(patient.version, patient))
 }
 
 /// Change a patient's identity, contact details, INS or consent.
@@ -88,8 +82,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The patient as changed", body = Patient,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The patient as changed", body = Patient),
         (status = 403, description = "GPs and API clients of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "This external id is already used in the practice", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -103,7 +96,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let patient = patients::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(patient.version))
-        .json(patient))
+    Ok(ok_with_etag(patient.version, patient))
 }

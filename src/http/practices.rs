@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, etag, if_match, ok_with_etag};
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
@@ -51,17 +51,14 @@ pub async fn list(
 /// One practice.
 #[utoipa::path(get, path = "/api/v1/practices/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
-    responses((status = 200, description = "The practice", body = Practice,
-        headers(("ETag" = String, description = "The version, for If-Match")))))]
+    responses((status = 200, description = "The practice", body = Practice)))]
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let practice = practices::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(practice.version))
-        .json(practice))
+    Ok(ok_with_etag(practice.version, practice))
 }
 
 /// Change or deactivate a practice.
@@ -69,8 +66,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The practice as changed", body = Practice,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The practice as changed", body = Practice),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
@@ -83,7 +79,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let practice = practices::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(practice.version))
-        .json(practice))
+    Ok(ok_with_etag(practice.version, practice))
 }

@@ -80,8 +80,7 @@ pub async fn list(
     page: Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let caller = Caller::Actor(&actor);
-    let (query, page) = (query.into_inner(), page.into_inner());
-    let list = service::list(&state.ctx(), caller, query, page.after, page.page_size()?).await?;
+    let list = service::list(&state.ctx(), caller, query.into_inner(), page.into_inner()).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 

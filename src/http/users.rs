@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::PageQuery;
-use super::extract::{Json, Query, etag, if_match};
+use super::extract::{Json, Query, etag, if_match, ok_with_etag};
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
@@ -56,8 +56,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "organisation", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The account", body = User,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The account", body = User),
         (status = 403, description = "Admins and coordinators only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -66,9 +65,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let user = accounts::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(user.version))
-        .json(user))
+    Ok(ok_with_etag(user.version, user))
 }
 
 /// Change, deactivate, unlock an account or set its password.
@@ -76,8 +73,7 @@ pub async fn get(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The account as changed", body = User,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The account as changed", body = User),
         (status = 403, description = "Admins only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin cannot deactivate, lock or demote their own account", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -91,7 +87,5 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let user = accounts::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(user.version))
-        .json(user))
+    Ok(ok_with_etag(user.version, user))
 }

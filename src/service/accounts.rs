@@ -238,14 +238,14 @@ pub async fn list(
             Ok((records, locked))
         })
         .await?;
-    let (records, next_cursor) = page.split(records, |r| r.user.id.clone());
-    let items = records
-        .into_iter()
-        .map(|r| {
+    let (items, next_cursor) = page.show(
+        records,
+        |r| r.user.id.clone(),
+        |r| {
             let is_locked = locked.contains(&r.user.id);
             User::from_record(r, is_locked)
-        })
-        .collect::<AppResult<_>>()?;
+        },
+    )?;
     Ok(UserPage { items, next_cursor })
 }
 

@@ -17,7 +17,7 @@ use crate::db::{self, DbConn, naive, utc};
 use crate::domain::account::AccountChange;
 use crate::domain::credentials::{random_secret, secret_digest};
 use crate::domain::policy::Action;
-use crate::domain::text::PlainText;
+use crate::domain::text::{PlainText, described};
 use crate::error::{AppError, AppResult};
 use crate::service::input::PageQuery;
 
@@ -73,15 +73,10 @@ pub struct NewApiClient {
     pub name: PlainText<200>,
 }
 
-/// The schema of `NewApiClient::name`: plain text, described. (utoipa would wrap an inlined type
-/// that has a doc comment in an `allOf`.)
+/// The schema of `NewApiClient::name`: plain text, described.
 fn name_schema() -> RefOr<Schema> {
-    let mut schema = PlainText::<200>::schema();
-    if let RefOr::T(Schema::Object(object)) = &mut schema {
-        object.description =
-            Some("What the software is, e.g. \"Cabinet Voltaire — logiciel métier\".".to_owned());
-    }
-    schema
+    let what = "What the software is, e.g. \"Cabinet Voltaire — logiciel métier\".";
+    described(PlainText::<200>::schema(), what)
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -166,11 +161,7 @@ pub async fn list(
             )?)
         })
         .await?;
-    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
-    let items = rows
-        .into_iter()
-        .map(ApiClient::from_row)
-        .collect::<AppResult<_>>()?;
+    let (items, next_cursor) = page.show(rows, |row| row.id.clone(), ApiClient::from_row)?;
     Ok(ApiClientPage { items, next_cursor })
 }
 

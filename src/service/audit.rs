@@ -12,6 +12,7 @@ use crate::db::audit::{self as store, AuditFilter, AuditRow};
 use crate::db::{naive, stored_id, utc};
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
+use crate::service::input::PageQuery;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
@@ -63,15 +64,21 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// The audit log, oldest first: admins only (`Action::ReadAudit`); at most `limit` events after
-/// the event `after`. One read; reading the log is not itself audited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the audit log, oldest first: admins only (`Action::ReadAudit`). One read; reading
+/// the log is not itself audited.
 pub async fn list(
     ctx: &Ctx,
     caller: Caller<'_>,
     query: AuditQuery,
-    after: Option<Uuid>,
-    limit: i64,
-) -> AppResult<Vec<AuditEvent>> {
+    page: PageQuery,
+) -> AppResult<AuditPage> {
     caller.may(Action::ReadAudit)?;
     // As for the report's period: an end before the start is a mistake, not an empty window.
     if crate::domain::ends_before_start(query.from, query.to) {
@@ -83,8 +90,8 @@ pub async fn list(
         actor_id: query.actor_id.map(|v| v.to_string()),
         from: query.from.map(naive),
         to: query.to.map(naive),
-        after: after.map(|v| v.to_string()),
-        limit,
+        after: page.after.map(|v| v.to_string()),
+        limit: page.fetch_limit(),
     };
     let rows = ctx
         .db
@@ -103,5 +110,10 @@ pub async fn list(
             Ok(store::list(conn, &filter)?)
         })
         .await?;
-    rows.into_iter().map(AuditEvent::from_row).collect()
+    let events = rows
+        .into_iter()
+        .map(AuditEvent::from_row)
+        .collect::<AppResult<_>>()?;
+    let (items, next_cursor) = page.split(events, |e| e.id.to_string());
+    Ok(AuditPage { items, next_cursor })
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
@@ -83,6 +83,18 @@ impl PageQuery {
         } else {
             (items, None)
         }
+    }
+
+    /// `split`, then each item of the page as the response shows it.
+    pub fn show<T, U>(
+        &self,
+        items: Vec<T>,
+        id_of: impl Fn(&T) -> String,
+        show: impl FnMut(T) -> AppResult<U>,
+    ) -> AppResult<(Vec<U>, Option<String>)> {
+        let (items, next_cursor) = self.split(items, id_of);
+        let shown = items.into_iter().map(show).collect::<AppResult<_>>()?;
+        Ok((shown, next_cursor))
     }
 }
 

@@ -25,8 +25,9 @@ use chrono::{DateTime, Utc};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::db::audit::{DENIED_PRACTICE, Outcome};
 use crate::domain::policy::{Action, Actor, Scope, authorize};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// What operations run on: the database, the clock, the settings and the token keys. Cheap to
 /// clone (it holds handles), so an operation can move a copy into its transaction.
@@ -61,5 +62,24 @@ impl Caller<'_> {
             Caller::Actor(actor) => Ok(authorize(actor, action)?),
             Caller::Operator => Ok(Scope::All),
         }
+    }
+}
+
+/// The object `found`, if the caller may see it (`may_see`), or 404 naming `what`. One that
+/// exists out of the caller's reach is audited as denied (`audit_denial`, given the outcome to
+/// record) and the refusal is `recorded`, so that the transaction commits that audit row.
+pub(crate) fn within_reach<R>(
+    found: Option<R>,
+    what: &str,
+    may_see: impl FnOnce(&R) -> bool,
+    audit_denial: impl FnOnce(&R, Outcome) -> AppResult<()>,
+) -> AppResult<R> {
+    match found {
+        Some(row) if may_see(&row) => Ok(row),
+        Some(row) => {
+            audit_denial(&row, Outcome::Denied(DENIED_PRACTICE))?;
+            Err(AppError::not_found(what).recorded())
+        }
+        None => Err(AppError::not_found(what)),
     }
 }

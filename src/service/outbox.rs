@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{Caller, Ctx};
@@ -11,6 +11,7 @@ use crate::db::outbox::{self as store, OutboxRow};
 use crate::db::{naive, stored_id, utc};
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
+use crate::service::input::PageQuery;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -81,32 +82,40 @@ impl OutboxMessage {
     }
 }
 
-/// Which messages, from where, how many.
-#[derive(Debug, Clone, Default)]
-pub struct OutboxSearch {
-    /// Of one status; every status when `None`.
-    pub status: Option<MessageStatus>,
-    /// Only the messages after this one (the previous page's last).
-    pub after: Option<Uuid>,
-    /// At most this many.
-    pub limit: i64,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxPage {
+    pub items: Vec<OutboxMessage>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The queue, oldest first: admins only (`Action::ManageOutbox`). One read, no audit (no
-/// patient's data is shown: a message's bodies are not).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    pub status: Option<MessageStatus>,
+}
+
+/// A page of the queue, oldest first: admins only (`Action::ManageOutbox`). One read, no audit
+/// (no patient's data is shown: a message's bodies are not).
 pub async fn list(
     ctx: &Ctx,
     caller: Caller<'_>,
-    search: OutboxSearch,
-) -> AppResult<Vec<OutboxMessage>> {
+    query: OutboxQuery,
+    page: PageQuery,
+) -> AppResult<OutboxPage> {
     caller.may(Action::ManageOutbox)?;
-    let status = search.status.map(MessageStatus::as_str);
-    let after = search.after.map(|id| id.to_string());
+    let status = query.status.map(MessageStatus::as_str);
+    let (after, limit) = (page.after.map(|id| id.to_string()), page.fetch_limit());
     let rows = ctx
         .db
-        .run(move |conn| Ok(store::list(conn, status, after.as_deref(), search.limit)?))
+        .run(move |conn| Ok(store::list(conn, status, after.as_deref(), limit)?))
         .await?;
-    rows.into_iter().map(OutboxMessage::from_row).collect()
+    let messages = rows
+        .into_iter()
+        .map(OutboxMessage::from_row)
+        .collect::<AppResult<_>>()?;
+    let (items, next_cursor) = page.split(messages, |m| m.id.to_string());
+    Ok(OutboxPage { items, next_cursor })
 }
 
 /// Tries a failed message again, its attempts counted afresh, in one transaction: admins only;

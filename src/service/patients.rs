@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::idempotency::{self, Done, Key};
 use super::versioned::{self, VersionedRow};
-use super::{Caller, Ctx};
+use super::{Caller, Ctx, within_reach};
 use crate::db::audit::{self, Outcome};
 use crate::db::locks::Versioned;
 use crate::db::patients::{self as store, PatientChanges, PatientFilter, PatientRow};
@@ -368,15 +368,17 @@ pub fn in_scope(
     action: &str,
     now: NaiveDateTime,
 ) -> AppResult<PatientRow> {
-    match store::find(conn, id)? {
-        Some(row) if scope.covers(&row.practice_id) => Ok(row),
-        Some(row) => {
-            let denied = Outcome::Denied(audit::DENIED_PRACTICE);
-            audit::record(conn, actor, action, Some(&row.id), None, denied, now)?;
-            Err(AppError::not_found("patient").recorded())
-        }
-        None => Err(AppError::not_found("patient")),
-    }
+    within_reach(
+        store::find(conn, id)?,
+        "patient",
+        |row| scope.covers(&row.practice_id),
+        |row, denied| {
+            let patient = Some(row.id.as_str());
+            Ok(audit::record(
+                conn, actor, action, patient, None, denied, now,
+            )?)
+        },
+    )
 }
 
 /// Who acts on patients, and in which practices. Every access names its account in the audit

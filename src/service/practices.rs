@@ -147,11 +147,7 @@ pub async fn list(
         .db
         .run(move |conn| Ok(store::list(conn, &scope, &filter)?))
         .await?;
-    let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
-    let items = rows
-        .into_iter()
-        .map(Practice::from_row)
-        .collect::<AppResult<_>>()?;
+    let (items, next_cursor) = page.show(rows, |row| row.id.clone(), Practice::from_row)?;
     Ok(PracticePage { items, next_cursor })
 }
 

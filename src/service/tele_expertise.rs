@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::idempotency::{self, Done, Key};
-use super::{Caller, Ctx};
+use super::{Caller, Ctx, within_reach};
 use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases as case_store;
@@ -27,12 +27,13 @@ use crate::domain::tele_expertise::{
     billing_note, billing_year_start, check_consent, default_side, due_at, is_billable, is_overdue,
     may_ask, may_see, move_request, mover, on_case_closed,
 };
-use crate::domain::text::FreeText;
+use crate::domain::text::{FreeText, described};
 use crate::email::content::OpinionUpdate;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::outbox::notices;
 use crate::service::cases::event;
 use crate::service::cases::{case_in_scope, ensure_open};
+use crate::service::input::PageQuery;
 
 // A question about a case, to a psychiatrist covering its practice. (A plain comment: the
 // contract has never described this body.)
@@ -73,16 +74,10 @@ pub struct Answer {
     pub recommendations: Option<FreeText<8000>>,
 }
 
-/// The schema of `Answer::answer`: free text with a description. (utoipa puts a described field
-/// of an inline schema in an `allOf` beside an empty object, and ignores the description of a
-/// `schema_with` field: the description is set here.)
+/// The schema of `Answer::answer`: free text with a description.
 fn answer_schema() -> RefOr<Schema> {
-    let mut schema = FreeText::<20000>::schema();
-    if let RefOr::T(Schema::Object(object)) = &mut schema {
-        object.description =
-            Some("The written answer (compte rendu); it joins the case's timeline.".to_owned());
-    }
-    schema
+    let what = "The written answer (compte rendu); it joins the case's timeline.";
+    described(FreeText::<20000>::schema(), what)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -307,8 +302,7 @@ pub async fn list(
     ctx: &Ctx,
     caller: Caller<'_>,
     query: TeleExpertiseQuery,
-    after: Option<Uuid>,
-    page_size: u32,
+    page: PageQuery,
 ) -> AppResult<TeleExpertisePage> {
     caller.may(Action::ReadTeleExpertise)?;
     let actor = person(caller)?.clone();
@@ -325,7 +319,7 @@ pub async fn list(
     let (rows, next_cursor) = ctx
         .db
         .transaction(move |conn| {
-            let after = match after {
+            let after = match page.after {
                 Some(id) => Some(
                     store::find(conn, &id.to_string())?
                         .filter(|row| filter.inbox.holds(row))
@@ -338,19 +332,15 @@ pub async fn list(
                 ),
                 None => None,
             };
-            let size = page_size as usize;
-            let mut rows = store::page(conn, &filter, after.as_ref(), i64::from(page_size) + 1)?;
-            let next_cursor = (rows.len() > size).then(|| {
-                rows.truncate(size);
-                rows.last().map(|r| r.id.clone())
-            });
+            let rows = store::page(conn, &filter, after.as_ref(), page.fetch_limit())?;
+            let (rows, next_cursor) = page.split(rows, |row| row.id.clone());
             // Audited: what the page shows, not the row read to know another page follows.
             let reads: Vec<(&str, Option<&str>)> = rows
                 .iter()
                 .map(|r| (r.patient_id.as_str(), Some(r.case_id.as_str())))
                 .collect();
             audit::record_reads(conn, &actor, "tele_expertise.list", &reads, naive(now))?;
-            Ok((rows, next_cursor.flatten()))
+            Ok((rows, next_cursor))
         })
         .await?;
     let items = rows
@@ -553,15 +543,12 @@ fn visible(
     action: &str,
     now: DateTime<Utc>,
 ) -> AppResult<RequestRow> {
-    let Some(row) = store::find(conn, id)? else {
-        return Err(AppError::not_found("tele-expertise request"));
-    };
-    if may_see(actor, &parties(&row)) {
-        return Ok(row);
-    }
-    let denied = Outcome::Denied(audit::DENIED_PRACTICE);
-    record(conn, actor, action, &row, denied, now)?;
-    Err(AppError::not_found("tele-expertise request").recorded())
+    within_reach(
+        store::find(conn, id)?,
+        "tele-expertise request",
+        |row| may_see(actor, &parties(row)),
+        |row, denied| record(conn, actor, action, row, denied, now),
+    )
 }
 
 /// Moves the row to `to` and writes it under a compare-and-set on its version; `false` when the

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
 use crate::http::PageQuery;
-use crate::http::extract::{Query, etag};
+use crate::http::extract::{Query, ok_with_etag};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
 use crate::service::cases::{CasePage, CaseQuery, ContactPage, Timeline, Worklist};
@@ -35,8 +35,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case", body = Case,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 200, description = "The case", body = Case),
         (status = 403, description = "The care team and API clients only", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -45,9 +44,7 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let case = cases::get(&state.ctx(), Caller::Actor(&actor), id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(case.version))
-        .json(case))
+    Ok(ok_with_etag(case.version, case))
 }
 
 /// A case's contacts, most recent first.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::policy::Actor;
 use crate::error::AppResult;
-use crate::http::extract::{Json, if_match};
+use crate::http::extract::{Json, if_match, ok_with_etag};
 use crate::http::idempotency::{key, respond};
 use crate::service::Caller;
 use crate::service::cases::{self, Case};
@@ -51,8 +51,7 @@ pub async fn refer(
     params(("id" = Uuid, Path), crate::http::extract::IfMatch),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case as changed", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case as changed", body = Case),
         (status = 403, description = "Reassignment: GPs and nurses; review flag: nurses and psychiatrists", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -66,9 +65,7 @@ pub async fn update(
     let expected = if_match(&req)?;
     let caller = Caller::Actor(&actor);
     let case = cases::update(&state.ctx(), caller, id.into_inner(), body, expected).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(crate::http::extract::etag(case.version))
-        .json(case))
+    Ok(ok_with_etag(case.version, case))
 }
 
 /// Record the nurse's initial assessment: baselines and care plan; the case becomes active.
@@ -78,8 +75,7 @@ pub async fn update(
         crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case, now active", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case, now active", body = Case),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is not waiting for its assessment (the allowed moves are listed)", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
@@ -134,8 +130,7 @@ pub async fn log_contact(
         crate::http::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The case in its new phase", body = Case,
-            headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The case in its new phase", body = Case),
         (status = 403, description = "Nurses of the practice only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused move (the allowed ones are in `allowed`), or the case is closed", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]

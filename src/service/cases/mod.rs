@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Caller;
+use super::{Caller, within_reach};
 use crate::config::Settings;
 use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
@@ -402,15 +402,12 @@ pub fn case_in_scope(
     action: &str,
     now: NaiveDateTime,
 ) -> AppResult<CaseRow> {
-    match store::find(conn, id)? {
-        Some(row) if scope.covers(&row.practice_id) => Ok(row),
-        Some(row) => {
-            let denied = Outcome::Denied(audit::DENIED_PRACTICE);
-            audit_case(conn, actor, action, &row, denied, now)?;
-            Err(AppError::not_found("case").recorded())
-        }
-        None => Err(AppError::not_found("case")),
-    }
+    within_reach(
+        store::find(conn, id)?,
+        "case",
+        |row| scope.covers(&row.practice_id),
+        |row, denied| audit_case(conn, actor, action, row, denied, now),
+    )
 }
 
 /// A closed case is read-only (409).

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use uuid::Uuid;
 use validator::Validate;
@@ -33,7 +34,7 @@ use crate::domain::pathway::{
 };
 use crate::domain::patient::ConsentStatus;
 use crate::domain::policy::{Action, Actor, Scope};
-use crate::domain::text::FreeText;
+use crate::domain::text::{FreeText, described};
 use crate::error::{AppError, AppResult};
 use crate::service::idempotency::{Done, Key, once};
 use crate::service::{Caller, Ctx};
@@ -83,14 +84,9 @@ pub struct CaseUpdate {
     pub note: Option<FreeText<4000>>,
 }
 
-/// The schema of `CaseUpdate::note`, with its description (`schema_with` leaves the doc comment
-/// out).
-fn why_note() -> Schema {
-    let mut schema = FreeText::<4000>::nullable();
-    if let Schema::Object(object) = &mut schema {
-        object.description = Some("Why, for the timeline.".to_owned());
-    }
-    schema
+/// The schema of `CaseUpdate::note`, with its description.
+fn why_note() -> RefOr<Schema> {
+    described(FreeText::<4000>::nullable(), "Why, for the timeline.")
 }
 
 /// The nurse's initial assessment: baselines and the care plan.
