@@ -94,8 +94,21 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(
+    crate::domain::account::Role,
+    crate::domain::account::Locale,
+    crate::domain::case::Program,
+    crate::domain::case::ContactMode,
+    crate::domain::case::ContactOutcome,
+    crate::domain::case::EventKind,
     crate::domain::instruments::Instrument,
     crate::domain::instruments::Band,
+    crate::domain::pathway::Phase,
+    crate::domain::pathway::ExitReason,
+    crate::domain::patient::Sex,
+    crate::domain::patient::InsStatus,
+    crate::domain::patient::ConsentStatus,
+    crate::domain::tele_expertise::Status,
+    crate::domain::tele_expertise::Urgency,
 );
 
 #[cfg(test)]
