@@ -36,6 +36,15 @@ macro_rules! stored_as_text {
             }
         }
 
+        impl<DB: Backend> ToSql<Nullable<Text>, DB> for $ty
+        where
+            $ty: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                <$ty as ToSql<Text, DB>>::to_sql(self, out)
+            }
+        }
+
         impl<DB: Backend> FromSql<Text, DB> for $ty
         where
             String: FromSql<Text, DB>,

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::audit;
 use crate::db::tokens::RefreshTokenRow;
 use crate::db::{self, accounts, naive, utc};
-use crate::domain::account::{Locale, Role, normalize_email};
+use crate::domain::account::{Locale, normalize_email};
 use crate::domain::credentials::{
     burn_verification_time, random_secret, secret_digest, verify_password,
 };
@@ -593,14 +593,12 @@ pub async fn authenticate(state: &AppState, token: &str, addr: &str) -> AppResul
                     else {
                         return Ok(None);
                     };
-                    let role = Role::parse(&record.user.role)
-                        .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?;
                     Ok(Some(Actor {
                         id: record.user.id,
                         kind: SubjectKind::User,
-                        role: Some(role),
+                        role: Some(record.user.role),
                         practice_ids: record.practice_ids,
-                        locale: Locale::parse(&record.user.locale).unwrap_or_default(),
+                        locale: record.user.locale,
                     }))
                 }
                 SubjectKind::ApiClient => {

@@ -59,7 +59,7 @@ pub fn recipient_of(conn: &mut DbConn, user_id: &str) -> AppResult<Option<Recipi
         .map(|u| Recipient {
             email: u.user.email,
             user_id: Some(u.user.id),
-            locale: Locale::parse(&u.user.locale).unwrap_or_default(),
+            locale: u.user.locale,
         }))
 }
 
@@ -79,7 +79,7 @@ pub fn safety_alert(
         None => people.extend(accounts::active_members_with_role(
             conn,
             &case.practice_id,
-            Role::Nurse.as_str(),
+            Role::Nurse,
         )?),
     }
     people.sort();
