@@ -111,6 +111,7 @@ stored_as_text!(
     crate::domain::case::EventKind,
     crate::domain::instruments::Instrument,
     crate::domain::instruments::Band,
+    crate::domain::outbox::MessageStatus,
     crate::domain::pathway::Phase,
     crate::domain::pathway::ExitReason,
     crate::domain::patient::Sex,

@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::db::cases::CaseRow;
-use crate::db::outbox::{self as store, OutboxRow, PENDING};
+use crate::db::outbox::{self as store, OutboxRow};
 use crate::db::{DbConn, accounts, naive};
 use crate::domain::account::{Locale, Role};
+use crate::domain::outbox::MessageStatus;
 use crate::email::content::{Notice, OpinionUpdate, render};
 use crate::error::AppResult;
 
@@ -39,7 +40,7 @@ pub fn enqueue(
         subject: message.subject,
         body_text: message.text,
         body_html: message.html,
-        status: PENDING.to_owned(),
+        status: MessageStatus::Pending,
         attempts: 0,
         next_attempt_at: naive(now),
         claimed_by: None,

@@ -2,44 +2,16 @@
 //! failed message tried again.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Caller, Ctx};
 use crate::db::outbox::{self as store, OutboxRow};
 use crate::db::{naive, stored_id, utc};
+pub use crate::domain::outbox::MessageStatus;
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageStatus {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// Claimed by a sender (until its lease expires).
-    Sending,
-    Sent,
-    /// Given up: a permanent refusal, or the last attempt failed.
-    Failed,
-}
-
-impl MessageStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Pending => store::PENDING,
-            MessageStatus::Sending => store::SENDING,
-            MessageStatus::Sent => store::SENT,
-            MessageStatus::Failed => store::FAILED,
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Sending, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
 
 /// A message of the queue (its bodies are not shown).
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,8 +42,7 @@ impl OutboxMessage {
             recipient: row.recipient,
             locale: row.locale,
             subject: row.subject,
-            status: MessageStatus::parse(&row.status)
-                .ok_or_else(|| AppError::Internal("stored message status unknown".to_owned()))?,
+            status: row.status,
             attempts: row.attempts,
             next_attempt_at: utc(row.next_attempt_at),
             last_error: row.last_error,
@@ -100,7 +71,7 @@ pub async fn list(
     search: OutboxSearch,
 ) -> AppResult<Vec<OutboxMessage>> {
     caller.may(Action::ManageOutbox)?;
-    let status = search.status.map(MessageStatus::as_str);
+    let status = search.status;
     let after = search.after.map(|id| id.to_string());
     let rows = ctx
         .db
