@@ -16,13 +16,14 @@ use crate::db::cases::{CaseRow, ContactRow, EventRow, ScoreRow, items_text, refr
 use crate::db::patients::PatientRow;
 use crate::db::practices::PracticeRow;
 use crate::db::{Db, DbConn, bulk, naive};
-use crate::domain::account::Role;
+use crate::domain::account::{Locale, Role};
 use crate::domain::case::{
     ContactMode, ContactOutcome, EventKind, Indication, Program, Substance, contact_detail,
     join_set, last_completed_contact, nurse_after_assessment,
 };
 use crate::domain::instruments::{Instrument, Score, score};
 use crate::domain::pathway::{Cadences, ExitReason, Phase, Refused, assess, transition};
+use crate::domain::patient::{ConsentStatus, Sex};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo password 2026";
@@ -186,8 +187,8 @@ impl Generator {
             id: self.id(at),
             email,
             name,
-            role: role.as_str().to_owned(),
-            locale: "fr".to_owned(),
+            role,
+            locale: Locale::Fr,
             active: true,
             password_hash: self.password_hash.clone(),
             failed_logins: 0,
@@ -339,7 +340,7 @@ pub fn seed(
             build_patient(&mut g, &mut batch, &team, p, i, plan)?;
         }
         for case in &batch.cases {
-            if let Some(i) = Phase::ALL.iter().position(|p| p.as_str() == case.phase) {
+            if let Some(i) = Phase::ALL.iter().position(|&p| p == case.phase) {
                 report.by_phase[i] += 1;
             }
             report.safety_alerts += usize::from(case.safety_alert);
@@ -417,11 +418,11 @@ fn build_patient(
     let now = g.now;
     let sex_roll: f64 = g.rng.random();
     let (sex, given) = if sex_roll < 0.61 {
-        ("F", *g.pick(&WOMEN))
+        (Sex::F, *g.pick(&WOMEN))
     } else if sex_roll < 0.995 {
-        ("M", *g.pick(&MEN))
+        (Sex::M, *g.pick(&MEN))
     } else {
-        ("U", *g.pick(&WOMEN))
+        (Sex::U, *g.pick(&WOMEN))
     };
     // Ages 18–89, centred on the mid-forties as in the programs' reports.
     let age = (18.0
@@ -441,18 +442,17 @@ fn build_patient(
         family_name: family.to_owned(),
         given_names: given.to_owned(),
         birth_date,
-        sex: sex.to_owned(),
+        sex,
         email: with_email
             .then(|| format!("patient{}-{}@example.org", practice_index + 1, index + 1)),
         phone: None,
         ins: None,
         ins_status: None,
         consent_status: if plan.objected {
-            "objected"
+            ConsentStatus::Objected
         } else {
-            "informed"
-        }
-        .to_owned(),
+            ConsentStatus::Informed
+        },
         consent_at: naive(registered),
         consent_by: gp.clone(),
         version: 1,
@@ -484,7 +484,6 @@ fn build_patient(
     let (indications, substances) = indications_for(g, program);
     let case_id = g.id(referred_at);
     let mut row = CaseRow {
-        program: program.as_str().to_owned(),
         indications: join_set(&indications, Indication::as_str),
         substances: join_set(&substances, Substance::as_str),
         referring_gp_id: Some(gp.clone()),
@@ -492,6 +491,7 @@ fn build_patient(
             case_id.clone(),
             patient_id.clone(),
             team.practice_id.to_owned(),
+            program,
             gp.clone(),
             naive(referred_at),
         )
@@ -655,7 +655,7 @@ fn build_patient(
             }
             roll -= weight;
         }
-        let from = row.phase().map_err(|e| e.to_string())?;
+        let from = row.phase;
         let change = transition(from, Phase::Closed, Some(reason), episode_end).map_err(refused)?;
         let mut t = event(g, &case_id, EventKind::Transition, &nurse, episode_end);
         t.moved(&change);
@@ -774,8 +774,8 @@ fn push_contact(
         id: contact_id.clone(),
         case_id: case_id.to_owned(),
         occurred_at: naive(at),
-        mode: mode.as_str().to_owned(),
-        outcome: outcome.as_str().to_owned(),
+        mode,
+        outcome,
         duration_minutes: scores.map(|_| g.rng.random_range(10..=45)),
         note: None,
         next_planned_at: None,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{api_clients, login_failures, user_practices, users};
+use crate::domain::account::{Locale, Role};
 use crate::domain::policy::Scope;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -13,8 +14,8 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub locale: String,
+    pub role: Role,
+    pub locale: Locale,
     pub active: bool,
     pub password_hash: String,
     pub failed_logins: i32,
@@ -35,8 +36,8 @@ pub struct UserRecord {
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub name: Option<String>,
-    pub role: Option<String>,
-    pub locale: Option<String>,
+    pub role: Option<Role>,
+    pub locale: Option<Locale>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
     pub failed_logins: Option<i32>,
@@ -57,7 +58,7 @@ impl UserChanges {
 
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub practice_id: Option<String>,
     pub active: Option<bool>,
     pub after: Option<String>,
@@ -152,8 +153,8 @@ pub fn list_users(
             .select(user_practices::user_id);
         query = query.filter(users::id.eq_any(members));
     }
-    if let Some(role) = &filter.role {
-        query = query.filter(users::role.eq(role.clone()));
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role));
     }
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
@@ -403,7 +404,7 @@ pub fn record_successful_login(conn: &mut DbConn, id: &str) -> QueryResult<()> {
 pub fn is_active_member(
     conn: &mut DbConn,
     user_id: &str,
-    role: &str,
+    role: Role,
     practice_id: &str,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -421,7 +422,7 @@ pub fn is_active_member(
 pub fn active_members_with_role(
     conn: &mut DbConn,
     practice_id: &str,
-    role: &str,
+    role: Role,
 ) -> QueryResult<Vec<String>> {
     users::table
         .inner_join(user_practices::table)
@@ -438,13 +439,13 @@ pub fn active_members_with_role(
 pub struct Correspondent {
     pub id: String,
     pub email: String,
-    pub locale: String,
+    pub locale: Locale,
     pub practice_ids: Vec<String>,
 }
 
 /// Every active account of `role`, with its email, locale and practices.
-pub fn active_with_role(conn: &mut DbConn, role: &str) -> QueryResult<Vec<Correspondent>> {
-    let people: Vec<(String, String, String)> = users::table
+pub fn active_with_role(conn: &mut DbConn, role: Role) -> QueryResult<Vec<Correspondent>> {
+    let people: Vec<(String, String, Locale)> = users::table
         .filter(users::role.eq(role))
         .filter(users::active.eq(true))
         .select((users::id, users::email, users::locale))

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 
 use super::schema::{case_events, cases, contacts, patients, scores};
 use super::{DbConn, naive, utc};
-use crate::domain::instruments::{Instrument, Score, score};
+use crate::domain::case::{ContactMode, ContactOutcome, EventKind, Program};
+use crate::domain::instruments::{Band, Instrument, Score, score};
 use crate::domain::pathway::{Cadences, CaseFacts, ExitReason, Phase, PhaseChange, derive};
+use crate::domain::patient::ConsentStatus;
 use crate::domain::policy::Scope;
 use crate::error::{AppError, AppResult};
 
@@ -21,19 +23,19 @@ pub struct CaseRow {
     pub id: String,
     pub patient_id: String,
     pub practice_id: String,
-    pub program: String,
+    pub program: Program,
     pub indications: String,
     pub substances: String,
     pub referred_by: String,
     pub referring_gp_id: Option<String>,
     pub nurse_id: Option<String>,
     pub psychiatrist_id: Option<String>,
-    pub phase: String,
+    pub phase: Phase,
     pub referred_at: NaiveDateTime,
     pub assessed_at: Option<NaiveDateTime>,
     pub phase_since: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
-    pub exit_reason: Option<String>,
+    pub exit_reason: Option<ExitReason>,
     pub referral_note: Option<String>,
     pub care_plan: Option<String>,
     pub review_requested: bool,
@@ -55,12 +57,13 @@ pub struct CaseRow {
 }
 
 impl CaseRow {
-    /// A case just referred: nothing assessed, measured or assigned yet (set the program,
+    /// A case of `program` just referred: nothing assessed, measured or assigned yet (set the
     /// indications and holders on the result).
     pub fn referred(
         id: String,
         patient_id: String,
         practice_id: String,
+        program: Program,
         referred_by: String,
         at: NaiveDateTime,
     ) -> Self {
@@ -68,14 +71,14 @@ impl CaseRow {
             id,
             patient_id,
             practice_id,
-            program: String::new(),
+            program,
             indications: String::new(),
             substances: String::new(),
             referred_by,
             referring_gp_id: None,
             nurse_id: None,
             psychiatrist_id: None,
-            phase: Phase::Referred.as_str().to_owned(),
+            phase: Phase::Referred,
             referred_at: at,
             assessed_at: None,
             phase_since: at,
@@ -100,20 +103,15 @@ impl CaseRow {
 }
 
 impl CaseRow {
-    /// The stored phase.
-    pub fn phase(&self) -> AppResult<Phase> {
-        Phase::parse(&self.phase).ok_or_else(|| stored("phase"))
-    }
-
     /// Writes a phase change on the case.
     pub fn apply(&mut self, change: &PhaseChange) {
-        self.phase = change.to.as_str().to_owned();
+        self.phase = change.to;
         self.phase_since = naive(change.since);
         if let Some(at) = change.closed_at {
             self.closed_at = Some(naive(at));
         }
         if let Some(reason) = change.exit_reason {
-            self.exit_reason = Some(reason.as_str().to_owned());
+            self.exit_reason = Some(reason);
         }
     }
 
@@ -151,10 +149,10 @@ impl ScoreRow {
             id,
             case_id: case_id.to_owned(),
             event_id: event_id.to_owned(),
-            instrument: score.instrument.as_str().to_owned(),
+            instrument: score.instrument,
             items: items_text(score),
             total: i32::from(score.total),
-            band: score.band.as_str().to_owned(),
+            band: score.band,
             loinc: score.instrument.loinc().to_owned(),
             measured_at,
             context: context.to_owned(),
@@ -170,10 +168,10 @@ pub struct ScoreRow {
     pub case_id: String,
     /// The timeline event the score was measured at.
     pub event_id: String,
-    pub instrument: String,
+    pub instrument: Instrument,
     pub items: String,
     pub total: i32,
-    pub band: String,
+    pub band: Band,
     pub loinc: String,
     pub measured_at: NaiveDateTime,
     /// `screening`, `assessment` or `contact`.
@@ -187,8 +185,8 @@ pub struct ContactRow {
     pub id: String,
     pub case_id: String,
     pub occurred_at: NaiveDateTime,
-    pub mode: String,
-    pub outcome: String,
+    pub mode: ContactMode,
+    pub outcome: ContactOutcome,
     pub duration_minutes: Option<i32>,
     pub note: Option<String>,
     pub next_planned_at: Option<NaiveDateTime>,
@@ -204,11 +202,11 @@ pub struct EventRow {
     pub occurred_at: NaiveDateTime,
     pub recorded_at: NaiveDateTime,
     /// `referral`, `assessment`, `contact`, `transition`, `reassignment`, `review`.
-    pub kind: String,
+    pub kind: EventKind,
     pub actor_id: String,
-    pub from_phase: Option<String>,
-    pub to_phase: Option<String>,
-    pub exit_reason: Option<String>,
+    pub from_phase: Option<Phase>,
+    pub to_phase: Option<Phase>,
+    pub exit_reason: Option<ExitReason>,
     pub contact_id: Option<String>,
     /// A short machine-readable detail (`nurse_id=…`, `review_requested=true`).
     pub detail: Option<String>,
@@ -230,7 +228,7 @@ impl EventRow {
             case_id: case_id.to_owned(),
             occurred_at,
             recorded_at,
-            kind: kind.as_str().to_owned(),
+            kind,
             actor_id: actor_id.to_owned(),
             from_phase: None,
             to_phase: None,
@@ -244,9 +242,9 @@ impl EventRow {
     /// The phases this entry moved the case between (`from` absent at the referral), and the
     /// exit reason when it closed.
     pub fn phases(&mut self, from: Option<Phase>, to: Phase, exit_reason: Option<ExitReason>) {
-        self.from_phase = from.map(|p| p.as_str().to_owned());
-        self.to_phase = Some(to.as_str().to_owned());
-        self.exit_reason = exit_reason.map(|r| r.as_str().to_owned());
+        self.from_phase = from;
+        self.to_phase = Some(to);
+        self.exit_reason = exit_reason;
     }
 
     /// This entry records `change`.
@@ -282,7 +280,7 @@ pub fn facts(row: &CaseRow) -> AppResult<CaseFacts> {
     let total = |s: Option<Score>| s.map(|s| s.total);
     let latest_phq9 = optional_score(Instrument::Phq9, row.latest_phq9.as_deref())?;
     Ok(CaseFacts {
-        phase: Phase::parse(&row.phase).ok_or_else(|| stored("phase"))?,
+        phase: row.phase,
         referred_at: utc(row.referred_at),
         assessed_at: row.assessed_at.map(utc),
         phase_since: utc(row.phase_since),
@@ -355,7 +353,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
 pub fn open_case_of(conn: &mut DbConn, patient_id: &str) -> QueryResult<Option<String>> {
     cases::table
         .filter(cases::patient_id.eq(patient_id))
-        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(cases::phase.ne(Phase::Closed))
         .select(cases::id)
         .first(conn)
         .optional()
@@ -375,7 +373,7 @@ pub fn save(conn: &mut DbConn, row: &CaseRow, expected_version: i32) -> QueryRes
 }
 
 type NotImproving = dsl::And<
-    dsl::And<dsl::Eq<cases::phase, &'static str>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
+    dsl::And<dsl::Eq<cases::phase, Phase>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
     dsl::Eq<cases::responded, bool>,
 >;
 
@@ -384,13 +382,13 @@ type NotImproving = dsl::And<
 /// derived on every write).
 fn not_improving(assessed_by: NaiveDateTime) -> NotImproving {
     cases::phase
-        .eq(Phase::Active.as_str())
+        .eq(Phase::Active)
         .and(cases::assessed_at.le(assessed_by))
         .and(cases::responded.eq(false))
 }
 
 pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
-    let closed = Phase::Closed.as_str();
+    let closed = Phase::Closed;
     let mut query = cases::table
         .select(CaseRow::as_select())
         .order(cases::id)
@@ -400,7 +398,7 @@ pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResul
         query = query.filter(cases::practice_id.eq_any(ids.clone()));
     }
     if let Some(phase) = filter.phase {
-        query = query.filter(cases::phase.eq(phase.as_str()));
+        query = query.filter(cases::phase.eq(phase));
     }
     if let Some(v) = &filter.nurse_id {
         query = query.filter(cases::nurse_id.eq(v.clone()));
@@ -453,11 +451,11 @@ pub fn caseload_of_nurse(
     nurse_id: &str,
     practice_ids: &[String],
 ) -> QueryResult<Vec<CaseWithPatient>> {
-    let waiting = Phase::Referred.as_str();
+    let waiting = Phase::Referred;
     let mut rows: Vec<CaseWithPatient> = cases::table
         .inner_join(patients::table)
         .filter(cases::nurse_id.eq(nurse_id))
-        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(cases::phase.ne(Phase::Closed))
         .select((
             CaseRow::as_select(),
             (patients::family_name, patients::given_names),
@@ -485,7 +483,7 @@ pub fn caseload_of_psychiatrist(
     practice_ids: &[String],
     not_improving_assessed_by: NaiveDateTime,
 ) -> QueryResult<Vec<CaseWithPatient>> {
-    let closed = Phase::Closed.as_str();
+    let closed = Phase::Closed;
     cases::table
         .inner_join(patients::table)
         .filter(cases::practice_id.eq_any(practice_ids))
@@ -509,7 +507,7 @@ pub fn caseload_of_gp(conn: &mut DbConn, gp_id: &str) -> QueryResult<Vec<CaseWit
     cases::table
         .inner_join(patients::table)
         .filter(cases::referring_gp_id.eq(gp_id))
-        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(cases::phase.ne(Phase::Closed))
         .select((
             CaseRow::as_select(),
             (patients::family_name, patients::given_names),
@@ -528,7 +526,7 @@ pub fn insert_score(conn: &mut DbConn, row: &ScoreRow) -> QueryResult<()> {
 pub fn latest_score(
     conn: &mut DbConn,
     case_id: &str,
-    instrument: &str,
+    instrument: Instrument,
 ) -> QueryResult<Option<ScoreRow>> {
     scores::table
         .filter(scores::case_id.eq(case_id))
@@ -614,13 +612,13 @@ pub fn events_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<EventRow>>
 pub struct OpenCaseDue {
     pub practice_id: String,
     pub nurse_id: Option<String>,
-    pub phase: String,
+    pub phase: Phase,
     pub due_on: Option<NaiveDate>,
 }
 
 pub fn open_case_dues(conn: &mut DbConn) -> QueryResult<Vec<OpenCaseDue>> {
     cases::table
-        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(cases::phase.ne(Phase::Closed))
         .select((
             cases::practice_id,
             cases::nurse_id,
@@ -641,9 +639,9 @@ pub fn planned_contacts_to_remind(
         .inner_join(cases::table.inner_join(patients::table))
         .filter(contacts::next_planned_at.ge(from))
         .filter(contacts::next_planned_at.lt(to))
-        .filter(cases::phase.ne(Phase::Closed.as_str()))
+        .filter(cases::phase.ne(Phase::Closed))
         .filter(patients::email.is_not_null())
-        .filter(patients::consent_status.eq("informed"))
+        .filter(patients::consent_status.eq(ConsentStatus::Informed))
         .select((cases::id, contacts::next_planned_at, patients::email))
         .order((cases::id, contacts::next_planned_at))
         .load(conn)?;

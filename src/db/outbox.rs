@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::DbConn;
 use super::schema::outbox;
+use crate::domain::outbox::MessageStatus;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
@@ -22,8 +23,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    /// `pending`, `sending`, `sent` or `failed`.
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_by: Option<String>,
@@ -33,11 +33,6 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
 
 /// Writes a message unless one with its key exists; `true` when written.
 pub fn enqueue(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<bool> {
@@ -81,9 +76,11 @@ pub fn claim(
             let due: Vec<String> = outbox::table
                 .filter(
                     outbox::status
-                        .eq(PENDING)
+                        .eq(MessageStatus::Pending)
                         .and(outbox::next_attempt_at.le(now))
-                        .or(outbox::status.eq(SENDING).and(outbox::lease_until.lt(now))),
+                        .or(outbox::status
+                            .eq(MessageStatus::Sending)
+                            .and(outbox::lease_until.lt(now))),
                 )
                 .order(outbox::next_attempt_at)
                 .limit(limit)
@@ -91,7 +88,7 @@ pub fn claim(
                 .load(conn)?;
             diesel::update(outbox::table.filter(outbox::id.eq_any(&due)))
                 .set((
-                    outbox::status.eq(SENDING),
+                    outbox::status.eq(MessageStatus::Sending),
                     outbox::claimed_by.eq(claimer),
                     outbox::lease_until.eq(lease_until),
                     outbox::attempts.eq(outbox::attempts + 1),
@@ -121,7 +118,7 @@ pub fn mark_sent(
             .filter(outbox::claimed_by.eq(claimer)),
     )
     .set((
-        outbox::status.eq(SENT),
+        outbox::status.eq(MessageStatus::Sent),
         outbox::sent_at.eq(Some(now)),
         outbox::lease_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(None::<String>),
@@ -147,7 +144,7 @@ pub fn mark_attempt_failed(
     let changed = match retry_at {
         Some(at) => diesel::update(target)
             .set((
-                outbox::status.eq(PENDING),
+                outbox::status.eq(MessageStatus::Pending),
                 outbox::next_attempt_at.eq(at),
                 outbox::claimed_by.eq(None::<String>),
                 outbox::lease_until.eq(None::<NaiveDateTime>),
@@ -157,7 +154,7 @@ pub fn mark_attempt_failed(
             .execute(conn)?,
         None => diesel::update(target)
             .set((
-                outbox::status.eq(FAILED),
+                outbox::status.eq(MessageStatus::Failed),
                 outbox::claimed_by.eq(None::<String>),
                 outbox::lease_until.eq(None::<NaiveDateTime>),
                 outbox::last_error.eq(Some(error)),
@@ -179,7 +176,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
 /// Messages, oldest first, optionally of one status.
 pub fn list(
     conn: &mut DbConn,
-    status: Option<&str>,
+    status: Option<MessageStatus>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
@@ -189,7 +186,7 @@ pub fn list(
         .limit(limit)
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(outbox::status.eq(status.to_owned()));
+        query = query.filter(outbox::status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(outbox::id.gt(after.to_owned()));
@@ -202,10 +199,10 @@ pub fn retry(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<boo
     diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq(FAILED)),
+            .filter(outbox::status.eq(MessageStatus::Failed)),
     )
     .set((
-        outbox::status.eq(PENDING),
+        outbox::status.eq(MessageStatus::Pending),
         outbox::attempts.eq(0),
         outbox::next_attempt_at.eq(now),
         outbox::updated_at.eq(now),

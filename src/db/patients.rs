@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::patients;
+use crate::domain::patient::{ConsentStatus, InsStatus, Sex};
 use crate::domain::policy::Scope;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,12 +17,12 @@ pub struct PatientRow {
     pub family_name: String,
     pub given_names: String,
     pub birth_date: NaiveDate,
-    pub sex: String,
+    pub sex: Sex,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub ins: Option<String>,
-    pub ins_status: Option<String>,
-    pub consent_status: String,
+    pub ins_status: Option<InsStatus>,
+    pub consent_status: ConsentStatus,
     pub consent_at: NaiveDateTime,
     pub consent_by: String,
     pub version: i32,
@@ -36,12 +37,12 @@ pub struct PatientChanges {
     pub family_name: Option<String>,
     pub given_names: Option<String>,
     pub birth_date: Option<NaiveDate>,
-    pub sex: Option<String>,
+    pub sex: Option<Sex>,
     pub email: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub ins: Option<Option<String>>,
-    pub ins_status: Option<Option<String>>,
-    pub consent_status: Option<String>,
+    pub ins_status: Option<Option<InsStatus>>,
+    pub consent_status: Option<ConsentStatus>,
     pub consent_at: Option<NaiveDateTime>,
     pub consent_by: Option<String>,
 }

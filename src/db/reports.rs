@@ -14,7 +14,7 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 use super::cases::optional_score;
 use super::schema::{cases, contacts, patients, practices, scores, tele_expertise_requests};
 use super::{DbConn, utc};
-use crate::domain::case::{ContactOutcome, split_set};
+use crate::domain::case::{ContactOutcome, Program, split_set};
 use crate::domain::indicators::{
     DaysAfterAssessment, EARLY_CONTACT_WEEKS, Period, assessed_for_any_mark, assessed_for_mark,
     early_contact_days, outcome_score_days, recent_contact_lookback,
@@ -28,7 +28,7 @@ use crate::error::AppResult;
 pub struct Coverage {
     /// `None`: every practice.
     pub practice_ids: Option<Vec<String>>,
-    pub program: Option<String>,
+    pub program: Option<Program>,
 }
 
 /// The period as stored instants: `[start, end)`, from local midnight to local midnight.
@@ -45,8 +45,8 @@ macro_rules! covered {
         if let Some(ids) = &$coverage.practice_ids {
             query = query.filter(cases::practice_id.eq_any(ids.clone()));
         }
-        if let Some(program) = &$coverage.program {
-            query = query.filter(cases::program.eq(program.clone()));
+        if let Some(program) = $coverage.program {
+            query = query.filter(cases::program.eq(program));
         }
         query
     }};
@@ -172,7 +172,7 @@ pub fn cases(
     for chunk in later.chunks(1000) {
         let found: Vec<(String, NaiveDateTime)> = contacts::table
             .filter(contacts::case_id.eq_any(chunk))
-            .filter(contacts::outcome.eq(ContactOutcome::Completed.as_str()))
+            .filter(contacts::outcome.eq(ContactOutcome::Completed))
             .filter(contacts::occurred_at.ge(end - recent_contact_lookback()))
             .filter(contacts::occurred_at.lt(end))
             .select((contacts::case_id, contacts::occurred_at))
@@ -220,13 +220,11 @@ pub fn follow_up_scores(
 ) -> AppResult<Vec<(String, Instrument, NaiveDateTime, u8)>> {
     let (from, to) = assessed_for_mark(span.start, span.end, week);
     let window = within_days_of_assessment(conn, "scores.measured_at", outcome_score_days(week));
-    let rows: Vec<(String, String, NaiveDateTime, i32)> = covered!(
+    let rows: Vec<(String, Instrument, NaiveDateTime, i32)> = covered!(
         scores::table
             .inner_join(cases::table)
             .filter(cases::assessed_at.between(from, to))
-            .filter(
-                scores::instrument.eq_any([Instrument::Phq9.as_str(), Instrument::Gad7.as_str()])
-            )
+            .filter(scores::instrument.eq_any([Instrument::Phq9, Instrument::Gad7]))
             .filter(scores::measured_at.lt(span.end))
             .filter(sql::<Bool>(&window))
             .select((
@@ -242,12 +240,7 @@ pub fn follow_up_scores(
     Ok(rows
         .into_iter()
         .filter_map(|(case, instrument, at, total)| {
-            Some((
-                case,
-                Instrument::parse(&instrument)?,
-                at,
-                u8::try_from(total).ok()?,
-            ))
+            Some((case, instrument, at, u8::try_from(total).ok()?))
         })
         .collect())
 }
@@ -265,11 +258,11 @@ pub struct Activity {
 
 pub fn activity(conn: &mut DbConn, span: Span, coverage: &Coverage) -> AppResult<Activity> {
     let Span { start, end } = span;
-    let completed = ContactOutcome::Completed.as_str();
+    let completed = ContactOutcome::Completed;
     let everything = coverage.is_everything();
 
     // Contacts of the period, by outcome.
-    let by_outcome: Vec<(String, i64)> = if everything {
+    let by_outcome: Vec<(ContactOutcome, i64)> = if everything {
         contacts::table
             .filter(
                 contacts::occurred_at
@@ -419,7 +412,7 @@ fn professionals(
                 .bind::<Timestamp, _>(span.start)
                 .bind::<Timestamp, _>(span.end);
             if let Some(program) = &coverage.program {
-                query = query.bind::<Text, _>(program.clone());
+                query = query.bind::<Text, _>(program);
             }
             // The practices twice: the cases', then the members'.
             for id in ids.iter().chain(ids) {
@@ -591,7 +584,7 @@ pub fn export_page(
     }
     let rows: Vec<ExportTuple> = query.load(conn)?;
     let ids: Vec<&str> = rows.iter().map(|r| r.0.0.as_str()).collect();
-    let contact_counts: Vec<(String, String, i64)> = contacts::table
+    let contact_counts: Vec<(String, ContactOutcome, i64)> = contacts::table
         .filter(contacts::case_id.eq_any(&ids))
         .group_by((contacts::case_id, contacts::outcome))
         .select((
@@ -605,12 +598,11 @@ pub fn export_page(
         .group_by(tele_expertise_requests::case_id)
         .select((tele_expertise_requests::case_id, diesel::dsl::count_star()))
         .load(conn)?;
-    let completed = ContactOutcome::Completed.as_str();
     let mut counts: HashMap<&str, (u64, u64, u64)> = HashMap::with_capacity(ids.len());
     for (case_id, outcome, n) in &contact_counts {
         let entry = counts.entry(case_id.as_str()).or_default();
         let n = u64::try_from(*n).unwrap_or(0);
-        if outcome == completed {
+        if *outcome == ContactOutcome::Completed {
             entry.0 += n;
         } else {
             entry.1 += n;

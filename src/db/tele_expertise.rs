@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::tele_expertise_requests as requests;
-use crate::domain::tele_expertise::{INBOX_ORDER, InboxSection, SortKey, Status};
+use crate::domain::tele_expertise::{INBOX_ORDER, InboxSection, SortKey, Status, Urgency};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = requests, treat_none_as_null = true)]
@@ -17,12 +17,12 @@ pub struct RequestRow {
     pub requester_id: String,
     pub expert_id: String,
     pub question: String,
-    pub urgency: String,
+    pub urgency: Urgency,
     /// When the requester recorded the patient's consent (with the request).
     pub patient_consent_at: NaiveDateTime,
     /// Ids of scores of the case attached to the question, comma-separated.
     pub attached_score_ids: String,
-    pub status: String,
+    pub status: Status,
     pub due_at: NaiveDateTime,
     pub decline_reason: Option<String>,
     pub answer: Option<String>,
@@ -88,7 +88,7 @@ pub fn save(conn: &mut DbConn, row: &RequestRow, expected: i32) -> QueryResult<b
 #[derive(Debug, Clone)]
 pub struct ListFilter {
     pub inbox: Inbox,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Only pending requests due before this instant.
     pub overdue_at: Option<NaiveDateTime>,
 }
@@ -101,20 +101,17 @@ pub fn page(
     after: Option<&RequestRow>,
     limit: i64,
 ) -> QueryResult<Vec<RequestRow>> {
-    // An unknown stored status is not pending.
-    let after_section =
-        after.map(|a| Status::parse(&a.status).map_or(InboxSection::Settled, InboxSection::of));
+    let after_section = after.map(|a| InboxSection::of(a.status));
     // Sections before the cursor's were shown already.
     let mut reached = after_section.is_none();
     let mut rows = Vec::new();
     for (section, key) in INBOX_ORDER {
         let cursor = after.filter(|_| after_section == Some(section));
         reached |= cursor.is_some();
-        let statuses: Vec<&str> = section
+        let statuses: Vec<Status> = section
             .statuses()
             // Only a pending request is ever overdue (`domain::tele_expertise::is_overdue`).
             .filter(|s| filter.overdue_at.is_none() || s.is_pending())
-            .map(Status::as_str)
             .collect();
         let left = limit - i64::try_from(rows.len()).unwrap_or(limit);
         if !reached || left <= 0 || statuses.is_empty() {
@@ -129,8 +126,8 @@ pub fn page(
             Inbox::Expert(id) => query.filter(requests::expert_id.eq(id.clone())),
             Inbox::Requester(id) => query.filter(requests::requester_id.eq(id.clone())),
         };
-        if let Some(status) = &filter.status {
-            query = query.filter(requests::status.eq(status.clone()));
+        if let Some(status) = filter.status {
+            query = query.filter(requests::status.eq(status));
         }
         if let Some(at) = filter.overdue_at {
             query = query.filter(requests::due_at.lt(at));
@@ -189,7 +186,7 @@ pub fn of_case(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<RequestRow>>
 /// Every pending request: (expert, due at).
 pub fn pending_dues(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     requests::table
-        .filter(requests::status.eq_any(Status::PENDING.map(Status::as_str)))
+        .filter(requests::status.eq_any(Status::PENDING))
         .select((requests::expert_id, requests::due_at))
         .load(conn)
 }

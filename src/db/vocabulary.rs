@@ -36,6 +36,15 @@ macro_rules! stored_as_text {
             }
         }
 
+        impl<DB: Backend> ToSql<Nullable<Text>, DB> for $ty
+        where
+            $ty: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                <$ty as ToSql<Text, DB>>::to_sql(self, out)
+            }
+        }
+
         impl<DB: Backend> FromSql<Text, DB> for $ty
         where
             String: FromSql<Text, DB>,
@@ -94,8 +103,22 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(
+    crate::domain::account::Role,
+    crate::domain::account::Locale,
+    crate::domain::case::Program,
+    crate::domain::case::ContactMode,
+    crate::domain::case::ContactOutcome,
+    crate::domain::case::EventKind,
     crate::domain::instruments::Instrument,
     crate::domain::instruments::Band,
+    crate::domain::outbox::MessageStatus,
+    crate::domain::pathway::Phase,
+    crate::domain::pathway::ExitReason,
+    crate::domain::patient::Sex,
+    crate::domain::patient::InsStatus,
+    crate::domain::patient::ConsentStatus,
+    crate::domain::tele_expertise::Status,
+    crate::domain::tele_expertise::Urgency,
 );
 
 #[cfg(test)]

@@ -1,80 +1,36 @@
 //! Accounts: roles, locales, the rules an account must satisfy, and lockout after failed logins.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use validator::ValidationError;
 
-/// What a person does in the program; decides what they may see and do (see `policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Coordinator,
-    Gp,
-    Nurse,
-    Psychiatrist,
-    Psychologist,
-    SocialWorker,
-}
+vocabulary!(
+    /// What a person does in the program; decides what they may see and do (see `policy`).
+    Role {
+        Admin => "admin",
+        Coordinator => "coordinator",
+        Gp => "gp",
+        Nurse => "nurse",
+        Psychiatrist => "psychiatrist",
+        Psychologist => "psychologist",
+        SocialWorker => "social_worker",
+    }
+);
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Admin,
-        Role::Coordinator,
-        Role::Gp,
-        Role::Nurse,
-        Role::Psychiatrist,
-        Role::Psychologist,
-        Role::SocialWorker,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Coordinator => "coordinator",
-            Role::Gp => "gp",
-            Role::Nurse => "nurse",
-            Role::Psychiatrist => "psychiatrist",
-            Role::Psychologist => "psychologist",
-            Role::SocialWorker => "social_worker",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-
     /// Everyone but an admin works inside practices and needs at least one.
     pub fn needs_practice(self) -> bool {
         self != Role::Admin
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Locale {
-    #[default]
-    Fr,
-    En,
-}
-
-impl Locale {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Locale::Fr => "fr",
-            Locale::En => "en",
-        }
+vocabulary!(
+    #[derive(Default)]
+    Locale {
+        #[default]
+        Fr => "fr",
+        En => "en",
     }
-
-    pub fn parse(raw: &str) -> Option<Locale> {
-        match raw {
-            "fr" => Some(Locale::Fr),
-            "en" => Some(Locale::En),
-            _ => None,
-        }
-    }
-}
+);
 
 pub const PASSWORD_MIN_CHARS: usize = 12;
 /// Long inputs make hashing expensive for nothing; refuse them before hashing.
@@ -233,6 +189,11 @@ pub fn whole_seconds(wait: chrono::Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(Role::ALL, Role::as_str));
+        assert!(crate::domain::words_agree(Locale::ALL, Locale::as_str));
+    }
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
@@ -249,7 +210,7 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_their_names() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
             let json = serde_json::to_string(&role).unwrap();
             assert_eq!(json, format!("\"{}\"", role.as_str()));

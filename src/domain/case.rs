@@ -4,35 +4,11 @@
 use std::cmp::Reverse;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::instruments::Score;
 use super::pathway::{Flag, Refused};
 use super::patient::ConsentStatus;
 use super::policy::Action;
-
-/// Declares a closed vocabulary stored as text: `as_str`, `parse`, `ALL`.
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == raw)
-            }
-        }
-    };
-}
 
 vocabulary!(
     /// The care program a case belongs to.
@@ -377,6 +353,30 @@ pub fn weeks_in_treatment(assessed_at: Option<DateTime<Utc>>, now: DateTime<Utc>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(Program::ALL, Program::as_str));
+        assert!(crate::domain::words_agree(
+            Indication::ALL,
+            Indication::as_str
+        ));
+        assert!(crate::domain::words_agree(
+            Substance::ALL,
+            Substance::as_str
+        ));
+        assert!(crate::domain::words_agree(
+            ContactMode::ALL,
+            ContactMode::as_str
+        ));
+        assert!(crate::domain::words_agree(
+            ContactOutcome::ALL,
+            ContactOutcome::as_str
+        ));
+        assert!(crate::domain::words_agree(
+            EventKind::ALL,
+            EventKind::as_str
+        ));
+    }
 
     #[test]
     fn a_referral_names_its_gp() {

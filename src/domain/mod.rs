@@ -40,6 +40,7 @@ pub mod case;
 pub mod credentials;
 pub mod indicators;
 pub mod instruments;
+pub mod outbox;
 pub mod pathway;
 pub mod patient;
 pub mod policy;

@@ -2,46 +2,22 @@
 //! reasons, cadences, and the state derived from stored facts (due dates, flags).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::case::{RuleError, broken};
 use super::instruments::{Instrument, is_remission, is_response};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Created by the GP's referral; the nurse's initial assessment is due.
-    Referred,
-    /// Nurse-led care, a completed contact every fortnight.
-    Active,
-    /// The patient has responded; monthly contacts.
-    RelapsePrevention,
-    /// Ended with an exit reason; read-only.
-    Closed,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 4] = [
-        Phase::Referred,
-        Phase::Active,
-        Phase::RelapsePrevention,
-        Phase::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Referred => "referred",
-            Phase::Active => "active",
-            Phase::RelapsePrevention => "relapse_prevention",
-            Phase::Closed => "closed",
-        }
+vocabulary!(
+    Phase {
+        /// Created by the GP's referral; the nurse's initial assessment is due.
+        Referred => "referred",
+        /// Nurse-led care, a completed contact every fortnight.
+        Active => "active",
+        /// The patient has responded; monthly contacts.
+        RelapsePrevention => "relapse_prevention",
+        /// Ended with an exit reason; read-only.
+        Closed => "closed",
     }
-
-    pub fn parse(raw: &str) -> Option<Phase> {
-        Phase::ALL.into_iter().find(|p| p.as_str() == raw)
-    }
-}
+);
 
 /// How a case may move. `Assessment` is the nurse's initial assessment (its own endpoint); the
 /// others are what `POST /cases/{id}/transitions` asks for.
@@ -67,7 +43,8 @@ pub fn next_phase(from: Phase, requested: Move) -> Option<Phase> {
 /// The phases `POST /transitions` may reach from `from` (the body of a refused move).
 pub fn allowed_transitions(from: Phase) -> Vec<Phase> {
     Phase::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|&to| next_phase(from, Move::To(to)).is_some())
         .collect()
 }
@@ -201,48 +178,18 @@ pub fn check_contact_phase(phase: Phase) -> Result<(), Refused> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitReason {
-    Remission,
-    SpecialistReferral,
-    PatientChoice,
-    LostToFollowUp,
-    NotEligible,
-    Moved,
-    Deceased,
-    Other,
-}
-
-impl ExitReason {
-    pub const ALL: [ExitReason; 8] = [
-        ExitReason::Remission,
-        ExitReason::SpecialistReferral,
-        ExitReason::PatientChoice,
-        ExitReason::LostToFollowUp,
-        ExitReason::NotEligible,
-        ExitReason::Moved,
-        ExitReason::Deceased,
-        ExitReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExitReason::Remission => "remission",
-            ExitReason::SpecialistReferral => "specialist_referral",
-            ExitReason::PatientChoice => "patient_choice",
-            ExitReason::LostToFollowUp => "lost_to_follow_up",
-            ExitReason::NotEligible => "not_eligible",
-            ExitReason::Moved => "moved",
-            ExitReason::Deceased => "deceased",
-            ExitReason::Other => "other",
-        }
+vocabulary!(
+    ExitReason {
+        Remission => "remission",
+        SpecialistReferral => "specialist_referral",
+        PatientChoice => "patient_choice",
+        LostToFollowUp => "lost_to_follow_up",
+        NotEligible => "not_eligible",
+        Moved => "moved",
+        Deceased => "deceased",
+        Other => "other",
     }
-
-    pub fn parse(raw: &str) -> Option<ExitReason> {
-        ExitReason::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-}
+);
 
 /// Program settings that shape due dates and flags (defaults from PATHWAY.md; configurable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,16 +256,14 @@ pub struct CaseFacts {
     pub review_requested: bool,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Flag {
-    SafetyAlert,
-    NotImproving,
-    NeedsReview,
-    LongEpisode,
-}
+vocabulary!(
+    Flag {
+        SafetyAlert => "safety_alert",
+        NotImproving => "not_improving",
+        NeedsReview => "needs_review",
+        LongEpisode => "long_episode",
+    }
+);
 
 /// What is computed from the facts at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +340,15 @@ fn pair_responded(baseline: Option<u8>, latest: Option<u8>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(Phase::ALL, Phase::as_str));
+        assert!(crate::domain::words_agree(
+            ExitReason::ALL,
+            ExitReason::as_str
+        ));
+        assert!(crate::domain::words_agree(Flag::ALL, Flag::as_str));
+    }
     use super::*;
 
     /// Every (phase, move) pair, against the table written out by hand.
@@ -568,10 +522,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for phase in Phase::ALL {
+        for &phase in Phase::ALL {
             assert_eq!(Phase::parse(phase.as_str()), Some(phase));
         }
-        for reason in ExitReason::ALL {
+        for &reason in ExitReason::ALL {
             assert_eq!(ExitReason::parse(reason.as_str()), Some(reason));
         }
     }

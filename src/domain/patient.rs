@@ -31,62 +31,25 @@ impl Sex {
     }
 }
 
-/// Where the INS stands (référentiel INS): only a qualified INS may be used to share data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InsStatus {
-    Provisional,
-    Retrieved,
-    Validated,
-    Qualified,
-}
-
-impl InsStatus {
-    pub const ALL: [InsStatus; 4] = [
-        InsStatus::Provisional,
-        InsStatus::Retrieved,
-        InsStatus::Validated,
-        InsStatus::Qualified,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InsStatus::Provisional => "provisional",
-            InsStatus::Retrieved => "retrieved",
-            InsStatus::Validated => "validated",
-            InsStatus::Qualified => "qualified",
-        }
+vocabulary!(
+    /// Where the INS stands (référentiel INS): only a qualified INS may be used to share data.
+    InsStatus {
+        Provisional => "provisional",
+        Retrieved => "retrieved",
+        Validated => "validated",
+        Qualified => "qualified",
     }
+);
 
-    pub fn parse(raw: &str) -> Option<InsStatus> {
-        InsStatus::ALL.into_iter().find(|s| s.as_str() == raw)
+vocabulary!(
+    /// The patient's position on sharing within the care team (CSP L1110-4: informed, may object).
+    ConsentStatus {
+        /// Informed of the care-team sharing and did not object.
+        Informed => "informed",
+        /// Objected to sharing: no referral can be made.
+        Objected => "objected",
     }
-}
-
-/// The patient's position on sharing within the care team (CSP L1110-4: informed, may object).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsentStatus {
-    /// Informed of the care-team sharing and did not object.
-    Informed,
-    /// Objected to sharing: no referral can be made.
-    Objected,
-}
-
-impl ConsentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsentStatus::Informed => "informed",
-            ConsentStatus::Objected => "objected",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<ConsentStatus> {
-        [ConsentStatus::Informed, ConsentStatus::Objected]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
+);
 
 /// Checks an INS (NIR): 13 characters (digits, with `2A`/`2B` for Corsican departments at
 /// positions 6–7) and a 2-digit key equal to 97 − (number mod 97). Spaces are ignored.
@@ -214,6 +177,17 @@ pub fn plausible_birth_date(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(
+            InsStatus::ALL,
+            InsStatus::as_str
+        ));
+        assert!(crate::domain::words_agree(
+            ConsentStatus::ALL,
+            ConsentStatus::as_str
+        ));
+    }
     use super::*;
 
     #[test]
@@ -262,7 +236,7 @@ mod tests {
         for sex in [Sex::F, Sex::M, Sex::U] {
             assert_eq!(Sex::parse(sex.as_str()), Some(sex));
         }
-        for status in InsStatus::ALL {
+        for &status in InsStatus::ALL {
             assert_eq!(InsStatus::parse(status.as_str()), Some(status));
         }
         for consent in [ConsentStatus::Informed, ConsentStatus::Objected] {

@@ -7,45 +7,23 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::account::Role;
 use super::policy::{Action, Actor};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Requested,
-    Accepted,
-    Declined,
-    Answered,
-    Cancelled,
-}
+vocabulary!(
+    Status {
+        Requested => "requested",
+        Accepted => "accepted",
+        Declined => "declined",
+        Answered => "answered",
+        Cancelled => "cancelled",
+    }
+);
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Requested,
-        Status::Accepted,
-        Status::Declined,
-        Status::Answered,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Requested => "requested",
-            Status::Accepted => "accepted",
-            Status::Declined => "declined",
-            Status::Answered => "answered",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
     /// The statuses still waiting for the expert (accept or answer).
     pub const PENDING: [Status; 2] = [Status::Requested, Status::Accepted];
 
@@ -55,27 +33,12 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Routine,
-    Urgent,
-}
-
-impl Urgency {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::Routine => "routine",
-            Urgency::Urgent => "urgent",
-        }
+vocabulary!(
+    Urgency {
+        Routine => "routine",
+        Urgent => "urgent",
     }
-
-    pub fn parse(raw: &str) -> Option<Urgency> {
-        [Urgency::Routine, Urgency::Urgent]
-            .into_iter()
-            .find(|u| u.as_str() == raw)
-    }
-}
+);
 
 /// Who asks for a move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,27 +132,16 @@ pub fn attached_scores(asked: &[String], of_case: &[String]) -> Result<Vec<Strin
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Move {
-    Accept,
-    Decline,
-    Answer,
-    Cancel,
-}
+vocabulary!(
+    Move {
+        Accept => "accept",
+        Decline => "decline",
+        Answer => "answer",
+        Cancel => "cancel",
+    }
+);
 
 impl Move {
-    pub const ALL: [Move; 4] = [Move::Accept, Move::Decline, Move::Answer, Move::Cancel];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Move::Accept => "accept",
-            Move::Decline => "decline",
-            Move::Answer => "answer",
-            Move::Cancel => "cancel",
-        }
-    }
-
     /// As the refusal of a move words it ("cannot be accepted by its expert").
     fn done(self) -> &'static str {
         match self {
@@ -271,7 +223,8 @@ pub fn on_case_closed(status: Status) -> Option<Status> {
 /// The moves `by` may make from `from` (the body of a refused move).
 pub fn allowed_moves(from: Status, by: Party) -> Vec<Move> {
     Move::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|m| next_status(from, *m, by).is_some())
         .collect()
 }
@@ -383,7 +336,8 @@ impl InboxSection {
     /// The statuses the section holds.
     pub fn statuses(self) -> impl Iterator<Item = Status> {
         Status::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(move |s| InboxSection::of(*s) == self)
     }
 }
@@ -407,6 +361,12 @@ pub const INBOX_ORDER: [(InboxSection, SortKey); 2] = [
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_words_are_stored_words() {
+        assert!(crate::domain::words_agree(Status::ALL, Status::as_str));
+        assert!(crate::domain::words_agree(Urgency::ALL, Urgency::as_str));
+        assert!(crate::domain::words_agree(Move::ALL, Move::as_str));
+    }
 
     #[test]
     fn closing_the_case_cancels_what_is_pending_only() {
@@ -425,8 +385,8 @@ mod tests {
         use Move::*;
         use Status::*;
         let mut allowed = Vec::new();
-        for from in Status::ALL {
-            for m in Move::ALL {
+        for &from in Status::ALL {
+            for &m in Move::ALL {
                 for by in [Party::Requester, Party::Expert] {
                     if let Some(to) = next_status(from, m, by) {
                         allowed.push((from, m, by, to));
@@ -458,7 +418,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         for u in [Urgency::Routine, Urgency::Urgent] {
@@ -602,7 +562,7 @@ mod tests {
         assert_eq!(Move::Answer.action(), Action::AnswerTeleExpertise);
         assert_eq!(Move::Cancel.action(), Action::RequestTeleExpertise);
         // Every move a party may make is one its role is allowed to ask for.
-        for from in Status::ALL {
+        for &from in Status::ALL {
             for m in allowed_moves(from, Party::Expert) {
                 assert_eq!(m.action(), Action::AnswerTeleExpertise, "{m:?}");
             }
@@ -640,7 +600,7 @@ mod tests {
             vec![Status::Declined, Status::Answered, Status::Cancelled]
         );
         // Every status in exactly one section, each section once in the order.
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(
                 INBOX_ORDER
                     .iter()

@@ -488,8 +488,8 @@ mod tests {
     fn a_requester_is_told_of_the_experts_moves_only() {
         use crate::domain::tele_expertise::Status;
         let told: Vec<(Status, Option<OpinionUpdate>)> = Status::ALL
-            .into_iter()
-            .map(|s| (s, OpinionUpdate::after(s)))
+            .iter()
+            .map(|&s| (s, OpinionUpdate::after(s)))
             .collect();
         assert_eq!(
             told,

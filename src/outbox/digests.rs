@@ -38,7 +38,7 @@ pub fn nurse_counts(
     let soon = day + Duration::days(2);
     for case in cases {
         let mine = case.nurse_id.as_deref() == Some(nurse);
-        if case.phase == Phase::Referred.as_str() {
+        if case.phase == Phase::Referred {
             // A referral waits for whoever assesses it: the assigned nurse, or any nurse of the
             // practice while none is.
             if mine || (case.nurse_id.is_none() && practices.contains(&case.practice_id)) {
@@ -94,7 +94,7 @@ pub fn run_day(
 ) -> AppResult<DayReport> {
     let mut report = DayReport::default();
     let open = cases::open_case_dues(conn)?;
-    for person in accounts::active_with_role(conn, Role::Nurse.as_str())? {
+    for person in accounts::active_with_role(conn, Role::Nurse)? {
         let nurse = person.id;
         let (overdue, due_soon, assessments_waiting) =
             nurse_counts(&nurse, &person.practice_ids, &open, day);
@@ -110,7 +110,7 @@ pub fn run_day(
         let to = Recipient {
             email: person.email,
             user_id: Some(nurse.clone()),
-            locale: Locale::parse(&person.locale).unwrap_or_default(),
+            locale: person.locale,
         };
         let key = format!("digest:nurse:{nurse}:{day}");
         report.nurse_digests += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
@@ -124,7 +124,7 @@ pub fn run_day(
         .map(|(expert, due)| (expert, utc(due)))
         .collect();
     let dues = expert_counts(&pending, today_starts, tomorrow_ends);
-    for person in accounts::active_with_role(conn, Role::Psychiatrist.as_str())? {
+    for person in accounts::active_with_role(conn, Role::Psychiatrist)? {
         let Some(&(due_soon, overdue)) = dues.get(&person.id) else {
             continue;
         };
@@ -139,7 +139,7 @@ pub fn run_day(
         let to = Recipient {
             email: person.email,
             user_id: Some(person.id.clone()),
-            locale: Locale::parse(&person.locale).unwrap_or_default(),
+            locale: person.locale,
         };
         let key = format!("digest:psychiatrist:{}:{day}", person.id);
         report.expert_digests += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
@@ -214,7 +214,7 @@ mod tests {
         let row = |p: &str, n: Option<&str>, phase: &str, due: Option<&str>| OpenCaseDue {
             practice_id: p.to_owned(),
             nurse_id: n.map(str::to_owned),
-            phase: phase.to_owned(),
+            phase: Phase::parse(phase).expect("a phase"),
             due_on: due.map(d),
         };
         let cases = vec![

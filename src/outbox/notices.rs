@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::db::cases::CaseRow;
-use crate::db::outbox::{self as store, OutboxRow, PENDING};
+use crate::db::outbox::{self as store, OutboxRow};
 use crate::db::{DbConn, accounts, naive};
 use crate::domain::account::{Locale, Role};
+use crate::domain::outbox::MessageStatus;
 use crate::email::content::{Notice, OpinionUpdate, render};
 use crate::error::AppResult;
 
@@ -39,7 +40,7 @@ pub fn enqueue(
         subject: message.subject,
         body_text: message.text,
         body_html: message.html,
-        status: PENDING.to_owned(),
+        status: MessageStatus::Pending,
         attempts: 0,
         next_attempt_at: naive(now),
         claimed_by: None,
@@ -59,7 +60,7 @@ pub fn recipient_of(conn: &mut DbConn, user_id: &str) -> AppResult<Option<Recipi
         .map(|u| Recipient {
             email: u.user.email,
             user_id: Some(u.user.id),
-            locale: Locale::parse(&u.user.locale).unwrap_or_default(),
+            locale: u.user.locale,
         }))
 }
 
@@ -79,7 +80,7 @@ pub fn safety_alert(
         None => people.extend(accounts::active_members_with_role(
             conn,
             &case.practice_id,
-            Role::Nurse.as_str(),
+            Role::Nurse,
         )?),
     }
     people.sort();

@@ -48,10 +48,9 @@ impl User {
             id: stored_id(&user.id)?,
             email: user.email,
             name: user.name,
-            role: Role::parse(&user.role)
-                .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?,
+            role: user.role,
             practice_ids: ids(&practice_ids)?,
-            locale: Locale::parse(&user.locale).unwrap_or_default(),
+            locale: user.locale,
             active: user.active,
             locked,
             version: user.version,
@@ -210,7 +209,7 @@ pub async fn list(
 ) -> AppResult<UserPage> {
     let scope = caller.may(Action::ReadUsers)?;
     let filter = UserFilter {
-        role: query.role.map(|r| r.as_str().to_owned()),
+        role: query.role,
         practice_id: query.practice_id.map(|p| p.to_string()),
         active: query.active,
         after: page.after_id()?,
@@ -297,8 +296,8 @@ pub async fn update(
     let (policy, now) = (LockoutPolicy::from(&*ctx.settings), ctx.now());
     let changes = UserChanges {
         name: input.name.map(|n| n.trimmed()),
-        role: input.role.map(|r| r.as_str().to_owned()),
-        locale: input.locale.map(|l| l.as_str().to_owned()),
+        role: input.role,
+        locale: input.locale,
         active: input.active,
         password_hash,
         failed_logins: input.locked.map(|_| 0),
@@ -447,8 +446,8 @@ fn insert(
         id: Uuid::now_v7().to_string(),
         email,
         name: input.name.trim().to_owned(),
-        role: input.role.as_str().to_owned(),
-        locale: input.locale.as_str().to_owned(),
+        role: input.role,
+        locale: input.locale,
         active: true,
         password_hash,
         failed_logins: 0,

@@ -9,38 +9,10 @@ use uuid::Uuid;
 use super::{Caller, Ctx};
 use crate::db::outbox::{self as store, OutboxRow};
 use crate::db::{naive, stored_id, utc};
+pub use crate::domain::outbox::MessageStatus;
 use crate::domain::policy::Action;
 use crate::error::{AppError, AppResult};
 use crate::service::input::PageQuery;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageStatus {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// Claimed by a sender (until its lease expires).
-    Sending,
-    Sent,
-    /// Given up: a permanent refusal, or the last attempt failed.
-    Failed,
-}
-
-impl MessageStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Pending => store::PENDING,
-            MessageStatus::Sending => store::SENDING,
-            MessageStatus::Sent => store::SENT,
-            MessageStatus::Failed => store::FAILED,
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Sending, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
 
 /// A message of the queue (its bodies are not shown).
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,8 +43,7 @@ impl OutboxMessage {
             recipient: row.recipient,
             locale: row.locale,
             subject: row.subject,
-            status: MessageStatus::parse(&row.status)
-                .ok_or_else(|| AppError::Internal("stored message status unknown".to_owned()))?,
+            status: row.status,
             attempts: row.attempts,
             next_attempt_at: utc(row.next_attempt_at),
             last_error: row.last_error,
@@ -104,7 +75,7 @@ pub async fn list(
     page: PageQuery,
 ) -> AppResult<OutboxPage> {
     caller.may(Action::ManageOutbox)?;
-    let status = query.status.map(MessageStatus::as_str);
+    let status = query.status;
     let (after, limit) = (page.after.map(|id| id.to_string()), page.fetch_limit());
     let rows = ctx
         .db

@@ -56,7 +56,6 @@ pub struct Patient {
 
 impl Patient {
     fn from_row(row: PatientRow) -> AppResult<Self> {
-        let stored = |what: &str| AppError::Internal(format!("stored {what} unknown"));
         Ok(Self {
             id: stored_id(&row.id)?,
             practice_id: stored_id(&row.practice_id)?,
@@ -64,18 +63,13 @@ impl Patient {
             family_name: row.family_name,
             given_names: row.given_names,
             birth_date: row.birth_date,
-            sex: Sex::parse(&row.sex).ok_or_else(|| stored("sex"))?,
+            sex: row.sex,
             email: row.email,
             phone: row.phone,
             ins: row.ins,
-            ins_status: row
-                .ins_status
-                .as_deref()
-                .map(|s| InsStatus::parse(s).ok_or_else(|| stored("INS status")))
-                .transpose()?,
+            ins_status: row.ins_status,
             consent: Consent {
-                status: ConsentStatus::parse(&row.consent_status)
-                    .ok_or_else(|| stored("consent"))?,
+                status: row.consent_status,
                 recorded_at: utc(row.consent_at),
                 recorded_by: stored_id(&row.consent_by)?,
             },
@@ -181,13 +175,12 @@ impl NewPatient {
             family_name: self.family_name.trimmed(),
             given_names: self.given_names.trimmed(),
             birth_date: self.birth_date,
-            sex: self.sex.as_str().to_owned(),
+            sex: self.sex,
             email: self.email.as_deref().map(normalize_email),
             phone: self.phone.map(|p| p.trim().to_owned()),
-            ins_status: ins_status_of_new(ins.is_some(), self.ins_status)
-                .map(|status| status.as_str().to_owned()),
+            ins_status: ins_status_of_new(ins.is_some(), self.ins_status),
             ins,
-            consent_status: self.consent.as_str().to_owned(),
+            consent_status: self.consent,
             consent_at: at,
             consent_by: by.to_owned(),
             version: 1,
@@ -212,12 +205,12 @@ impl PatientUpdate {
             family_name: self.family_name.map(|v| v.trimmed()),
             given_names: self.given_names.map(|v| v.trimmed()),
             birth_date: self.birth_date,
-            sex: self.sex.map(|s| s.as_str().to_owned()),
+            sex: self.sex,
             email: self.email.as_deref().map(|e| Some(normalize_email(e))),
             phone: self.phone.map(|p| Some(p.trim().to_owned())),
-            ins_status: ins_status.map(|status| Some(status.as_str().to_owned())),
+            ins_status: ins_status.map(Some),
             ins: ins.map(Some),
-            consent_status: self.consent.map(|c| c.as_str().to_owned()),
+            consent_status: self.consent,
             consent_at: self.consent.map(|_| at),
             consent_by: self.consent.map(|_| by.to_owned()),
         }

@@ -212,7 +212,7 @@ pub(super) async fn resolve(
         },
         coverage: Coverage {
             practice_ids: (!every_practice).then(|| chosen.iter().map(|p| p.0.clone()).collect()),
-            program: query.program.map(|p| p.as_str().to_owned()),
+            program: query.program,
         },
         practices: chosen
             .into_iter()

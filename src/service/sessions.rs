@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::db::audit;
 use crate::db::tokens::RefreshTokenRow;
 use crate::db::{self, DbConn, accounts, naive, utc};
-use crate::domain::account::{Locale, LockoutPolicy, Role, normalize_email, whole_seconds};
+use crate::domain::account::{Locale, LockoutPolicy, normalize_email, whole_seconds};
 use crate::domain::credentials::{
     burn_verification_time, random_secret, secret_digest, verify_password,
 };
@@ -324,14 +324,12 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> AppResult<Actor> {
                     else {
                         return Ok(None);
                     };
-                    let role = Role::parse(&record.user.role)
-                        .ok_or_else(|| AppError::Internal("stored role unknown".to_owned()))?;
                     Ok(Some(Actor {
                         id: record.user.id,
                         kind: SubjectKind::User,
-                        role: Some(role),
+                        role: Some(record.user.role),
                         practice_ids: record.practice_ids,
-                        locale: Locale::parse(&record.user.locale).unwrap_or_default(),
+                        locale: record.user.locale,
                     }))
                 }
                 SubjectKind::ApiClient => {

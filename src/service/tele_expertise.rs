@@ -136,7 +136,7 @@ pub struct TeleExpertiseRequest {
 
 impl TeleExpertiseRequest {
     fn from_row(row: RequestRow, now: DateTime<Utc>) -> AppResult<Self> {
-        let status = stored_status(&row)?;
+        let status = row.status;
         let due = utc(row.due_at);
         Ok(Self {
             id: stored_id(&row.id)?,
@@ -146,8 +146,7 @@ impl TeleExpertiseRequest {
             requester_id: stored_id(&row.requester_id)?,
             expert_id: stored_id(&row.expert_id)?,
             question: row.question,
-            urgency: Urgency::parse(&row.urgency)
-                .ok_or_else(|| AppError::Internal("stored urgency unknown".to_owned()))?,
+            urgency: row.urgency,
             patient_consent: true,
             consent_recorded_at: utc(row.patient_consent_at),
             attached_score_ids: row
@@ -227,8 +226,7 @@ fn ask(
     may_ask(actor, case.nurse_id.as_deref()).map_err(|why| AppError::Forbidden(why.to_owned()))?;
     ensure_open(&case)?;
     let expert = input.expert_id.to_string();
-    let psychiatrist = Role::Psychiatrist.as_str();
-    if !accounts::is_active_member(conn, &expert, psychiatrist, &case.practice_id)? {
+    if !accounts::is_active_member(conn, &expert, Role::Psychiatrist, &case.practice_id)? {
         return Err(AppError::invalid(
             "expert_id",
             "must be an active psychiatrist covering the case's practice",
@@ -253,10 +251,10 @@ fn ask(
         requester_id: actor.id.clone(),
         expert_id: expert,
         question: input.question.trimmed(),
-        urgency: input.urgency.as_str().to_owned(),
+        urgency: input.urgency,
         patient_consent_at: naive(now),
         attached_score_ids: attached.join(","),
-        status: Status::Requested.as_str().to_owned(),
+        status: Status::Requested,
         due_at: naive(due_at(now, input.urgency, &settings.tele_expertise)),
         decline_reason: None,
         answer: None,
@@ -313,7 +311,7 @@ pub async fn list(
     let now = ctx.now();
     let filter = ListFilter {
         inbox,
-        status: query.status.map(|s| s.as_str().to_owned()),
+        status: query.status,
         overdue_at: (query.overdue == Some(true)).then(|| naive(now)),
     };
     let (rows, next_cursor) = ctx
@@ -427,7 +425,7 @@ pub fn cancel_with_closed_case(
         let Some(mut row) = store::find(conn, &listed.id)? else {
             continue;
         };
-        let Some(to) = on_case_closed(stored_status(&row)?) else {
+        let Some(to) = on_case_closed(row.status) else {
             continue;
         };
         row.cancelled_at = Some(naive(now));
@@ -472,7 +470,7 @@ async fn apply(
             let mut row = visible(conn, &actor, &id, &action, now)?;
             let party =
                 mover(&actor, &parties(&row)).map_err(|why| AppError::Forbidden(why.to_owned()))?;
-            let from = stored_status(&row)?;
+            let from = row.status;
             // Requests left pending on a case closed before closing cancelled them.
             if from.is_pending()
                 && let Some(case) = case_store::find(conn, &row.case_id)?
@@ -529,11 +527,6 @@ fn parties(row: &RequestRow) -> Parties<'_> {
     }
 }
 
-fn stored_status(row: &RequestRow) -> AppResult<Status> {
-    Status::parse(&row.status)
-        .ok_or_else(|| AppError::Internal("stored request status unknown".to_owned()))
-}
-
 /// A request the caller may see, or 404 (audited as denied when it exists; the denial is
 /// `recorded`, so that the transaction keeps its audit row).
 fn visible(
@@ -560,7 +553,7 @@ fn save(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let expected = row.version;
-    row.status = to.as_str().to_owned();
+    row.status = to;
     row.version = expected + 1;
     row.updated_at = naive(now);
     Ok(store::save(conn, row, expected)?)

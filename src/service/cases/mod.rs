@@ -107,10 +107,9 @@ impl ScoreView {
     }
 
     fn from_row(row: &ScoreRow) -> AppResult<Self> {
-        let instrument = Instrument::parse(&row.instrument).ok_or_else(|| stored("instrument"))?;
         Self::stored(
             &row.id,
-            &stored_score(instrument, &row.items)?,
+            &stored_score(row.instrument, &row.items)?,
             utc(row.measured_at),
         )
     }
@@ -200,7 +199,7 @@ impl Case {
             id: stored_id(&row.id)?,
             patient_id: stored_id(&row.patient_id)?,
             practice_id: stored_id(&row.practice_id)?,
-            program: Program::parse(&row.program).ok_or_else(|| stored("program"))?,
+            program: row.program,
             indications: split_set(&row.indications, Indication::parse)
                 .ok_or_else(|| stored("indications"))?,
             substances: split_set(&row.substances, Substance::parse)
@@ -214,7 +213,7 @@ impl Case {
             assessed_at: facts.assessed_at,
             phase_since: facts.phase_since,
             closed_at: row.closed_at.map(utc),
-            exit_reason: exit_reason(row.exit_reason.as_deref())?,
+            exit_reason: row.exit_reason,
             referral_note: row.referral_note,
             care_plan: row.care_plan,
             review_requested: row.review_requested,
@@ -235,12 +234,6 @@ impl Case {
             updated_at: utc(row.updated_at),
         })
     }
-}
-
-fn exit_reason(stored_reason: Option<&str>) -> AppResult<Option<ExitReason>> {
-    stored_reason
-        .map(|r| ExitReason::parse(r).ok_or_else(|| stored("exit reason")))
-        .transpose()
 }
 
 /// A nurse's contact with the patient.
@@ -266,8 +259,8 @@ impl Contact {
             id: stored_id(&row.id)?,
             case_id: stored_id(&row.case_id)?,
             occurred_at: utc(row.occurred_at),
-            mode: ContactMode::parse(&row.mode).ok_or_else(|| stored("mode"))?,
-            outcome: ContactOutcome::parse(&row.outcome).ok_or_else(|| stored("outcome"))?,
+            mode: row.mode,
+            outcome: row.outcome,
             duration_minutes: row.duration_minutes,
             note: row.note,
             next_planned_at: row.next_planned_at.map(utc),
@@ -365,7 +358,7 @@ fn record_scores(
     }
     for instrument in [Instrument::Phq9, Instrument::Gad7] {
         if scores.iter().any(|s| s.instrument == instrument) {
-            let latest = store::latest_score(conn, &case.id, instrument.as_str())?;
+            let latest = store::latest_score(conn, &case.id, instrument)?;
             if let Some(column) = case.latest_of(instrument) {
                 *column = latest.map(|row| row.items);
             }
@@ -412,7 +405,7 @@ pub fn case_in_scope(
 
 /// A closed case is read-only (409).
 pub fn ensure_open(row: &CaseRow) -> AppResult<()> {
-    Ok(crate::domain::pathway::ensure_open(row.phase()?)?)
+    Ok(crate::domain::pathway::ensure_open(row.phase)?)
 }
 
 /// Writes the audit row of a read or write of one case (or of its refusal).

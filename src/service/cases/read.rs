@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{Case, Contact, ScoreView, audit_case, case_in_scope, clinician, exit_reason};
+use super::{Case, Contact, ScoreView, audit_case, case_in_scope, clinician};
 use crate::db::audit::{self, Outcome};
 use crate::db::cases::{
     self as store, CaseFilter, CaseWithPatient, ContactRow, EventRow, ScoreRow,
@@ -268,12 +268,6 @@ fn entries(
     }
     let mut contacts: HashMap<String, _> =
         contacts.into_iter().map(|c| (c.id.clone(), c)).collect();
-    let phase = |p: Option<String>| -> AppResult<Option<Phase>> {
-        p.map(|p| {
-            Phase::parse(&p).ok_or_else(|| AppError::Internal("stored phase unknown".to_owned()))
-        })
-        .transpose()
-    };
     events
         .into_iter()
         .map(|e| {
@@ -286,14 +280,13 @@ fn entries(
                 .transpose()?;
             Ok(TimelineEntry {
                 id: stored_id(&e.id)?,
-                kind: EventKind::parse(&e.kind)
-                    .ok_or_else(|| AppError::Internal("stored event kind unknown".to_owned()))?,
+                kind: e.kind,
                 occurred_at: utc(e.occurred_at),
                 recorded_at: utc(e.recorded_at),
                 actor_id: stored_id(&e.actor_id)?,
-                from_phase: phase(e.from_phase)?,
-                to_phase: phase(e.to_phase)?,
-                exit_reason: exit_reason(e.exit_reason.as_deref())?,
+                from_phase: e.from_phase,
+                to_phase: e.to_phase,
+                exit_reason: e.exit_reason,
                 detail: e.detail,
                 note: e.note,
                 contact,

@@ -32,7 +32,6 @@ use crate::domain::pathway::{
     ExitReason, Phase, assess as assessed, check_contact_phase, check_exit_reason,
     transition as moved,
 };
-use crate::domain::patient::ConsentStatus;
 use crate::domain::policy::{Action, Actor, Scope};
 use crate::domain::text::{FreeText, described};
 use crate::error::{AppError, AppResult};
@@ -209,9 +208,7 @@ impl Referral<'_> {
             "case.create",
             naive(now),
         )?;
-        let consent = ConsentStatus::parse(&patient.consent_status)
-            .ok_or_else(|| AppError::Internal("stored consent unknown".to_owned()))?;
-        check_consent(consent)?;
+        check_consent(patient.consent_status)?;
         check_eligibility(input.program, patient.birth_date, now.date_naive())?;
         check_no_open_case(store::open_case_of(conn, &patient_id)?.as_deref())?;
         let practice = patient.practice_id;
@@ -229,7 +226,6 @@ impl Referral<'_> {
             check_member(conn, field, id.map(String::as_str), role, &practice)?;
         }
         let mut row = CaseRow {
-            program: input.program.as_str().to_owned(),
             indications: join_set(&input.indications, Indication::as_str),
             substances: join_set(&input.substances, Substance::as_str),
             referring_gp_id: Some(self.gp),
@@ -240,6 +236,7 @@ impl Referral<'_> {
                 Uuid::now_v7().to_string(),
                 patient_id,
                 practice,
+                input.program,
                 actor.id.clone(),
                 naive(now),
             )
@@ -277,7 +274,7 @@ fn check_member(
     practice_id: &str,
 ) -> AppResult<()> {
     if let Some(id) = user_id
-        && !accounts::is_active_member(conn, id, role.as_str(), practice_id)?
+        && !accounts::is_active_member(conn, id, role, practice_id)?
     {
         return Err(AppError::invalid(
             field,
@@ -460,7 +457,7 @@ pub async fn assess(
         id,
         change,
         move |conn, settings, actor, row| {
-            let change = assessed(row.phase()?, occurred_at)?;
+            let change = assessed(row.phase, occurred_at)?;
             check_occurred_at("occurred_at", occurred_at, utc(row.referred_at), now)?;
             row.apply(&change);
             row.assessed_at = Some(naive(occurred_at));
@@ -515,14 +512,14 @@ pub async fn log_contact(
         id,
         change,
         move |conn, settings, actor, row| {
-            check_contact_phase(row.phase()?)?;
+            check_contact_phase(row.phase)?;
             check_occurred_at("occurred_at", input.occurred_at, utc(row.referred_at), now)?;
             let contact = ContactRow {
                 id: Uuid::now_v7().to_string(),
                 case_id: row.id.clone(),
                 occurred_at: naive(input.occurred_at),
-                mode: input.mode.as_str().to_owned(),
-                outcome: input.outcome.as_str().to_owned(),
+                mode: input.mode,
+                outcome: input.outcome,
                 duration_minutes: input.duration_minutes,
                 note: input.note.map(|n| n.trimmed()),
                 next_planned_at: input.next_planned_at.map(naive),
@@ -571,7 +568,7 @@ pub async fn transition(
         id,
         change,
         move |conn, settings, actor, row| {
-            let change = moved(row.phase()?, input.to, input.exit_reason, now)?;
+            let change = moved(row.phase, input.to, input.exit_reason, now)?;
             row.apply(&change);
             if change.closed_at.is_some() {
                 crate::service::tele_expertise::cancel_with_closed_case(
