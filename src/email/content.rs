@@ -15,6 +15,8 @@ pub enum Notice {
     /// To the case's GP and nurse: a case needs attention now (a safety alert, without its
     /// content).
     CaseNeedsAttention { case_id: String },
+    /// To the case's referring GP: a case they referred was closed (without its exit reason).
+    CaseClosed { case_id: String },
     /// A nurse's daily digest: counts only.
     NurseDigest {
         day: NaiveDate,
@@ -77,6 +79,7 @@ impl Notice {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::CaseNeedsAttention { .. } => "case_attention",
+            Notice::CaseClosed { .. } => "case_closed",
             Notice::NurseDigest { .. } => "nurse_digest",
             Notice::PatientReminder { .. } => "patient_reminder",
             Notice::OpinionRequested { .. } => "opinion_requested",
@@ -216,6 +219,31 @@ pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Re
                     "Sésame: a case needs your attention".to_owned(),
                     vec![
                         "A case you follow needs your attention now.".to_owned(),
+                        "Sign in to Sésame to see it.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+            }
+        }
+        Notice::CaseClosed { case_id } => {
+            let link = format!("{base}/cases/{case_id}");
+            match locale {
+                Locale::Fr => compose(
+                    "Sésame : un suivi que vous avez adressé est terminé".to_owned(),
+                    vec![
+                        "Un suivi que vous avez adressé est terminé.".to_owned(),
+                        "Connectez-vous à Sésame pour en prendre connaissance.".to_owned(),
+                    ],
+                    link,
+                    open,
+                    sign,
+                ),
+                Locale::En => compose(
+                    "Sésame: a case you referred has been closed".to_owned(),
+                    vec![
+                        "A case you referred has been closed.".to_owned(),
                         "Sign in to Sésame to see it.".to_owned(),
                     ],
                     link,
@@ -481,7 +509,53 @@ mod tests {
                 due_soon: 1,
                 overdue: 2,
             },
+            Notice::CaseClosed {
+                case_id: "0190a7c2-0000-7000-8000-000000000001".to_owned(),
+            },
         ]
+    }
+
+    #[test]
+    fn a_closed_case_tells_its_gp_what_happened_and_where_nothing_more() {
+        let notice = Notice::CaseClosed {
+            case_id: "c1".to_owned(),
+        };
+        let zone = chrono_tz::Europe::Paris;
+        let fr = render(&notice, Locale::Fr, "https://s.example.fr/", zone);
+        assert_eq!(
+            fr.subject,
+            "Sésame : un suivi que vous avez adressé est terminé"
+        );
+        assert!(
+            fr.text
+                .starts_with("Un suivi que vous avez adressé est terminé.")
+        );
+        assert!(
+            fr.text.contains("https://s.example.fr/cases/c1"),
+            "{}",
+            fr.text
+        );
+        assert!(fr.html.contains("href=\"https://s.example.fr/cases/c1\""));
+        let en = render(&notice, Locale::En, "https://s.example.fr", zone);
+        assert_eq!(en.subject, "Sésame: a case you referred has been closed");
+        assert!(en.text.starts_with("A case you referred has been closed."));
+        assert!(en.text.contains("https://s.example.fr/cases/c1"));
+        assert_eq!(notice.kind(), "case_closed");
+        for m in [fr, en] {
+            assert_eq!(forbidden_word(&m), None, "{m:?}");
+            // No exit reason, in either language or as its code.
+            let all = format!("{}\n{}\n{}", m.subject, m.text, m.html).to_lowercase();
+            for word in [
+                "remission",
+                "rémission",
+                "motif",
+                "reason",
+                "exit",
+                "sortie",
+            ] {
+                assert!(!all.contains(word), "{word:?} in {m:?}");
+            }
+        }
     }
 
     #[test]

@@ -98,6 +98,24 @@ pub fn safety_alert(
     Ok(written)
 }
 
+/// A case closed: to its referring GP, once, if they are active; says only that a case they
+/// referred was closed, with a link (not the exit reason).
+pub fn case_closed(
+    conn: &mut DbConn,
+    settings: &Settings,
+    case: &CaseRow,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let Some(gp) = &case.referring_gp_id else {
+        return Ok(false);
+    };
+    let notice = Notice::CaseClosed {
+        case_id: case.id.clone(),
+    };
+    let key = format!("exit:{}:{gp}", case.id);
+    to_account(conn, settings, gp, key, &notice, now)
+}
+
 /// Writes `notice` to the account `user_id` if it is active; `true` when written.
 fn to_account(
     conn: &mut DbConn,

@@ -1,13 +1,14 @@
 //! Emails through the outbox to a real SMTP server on loopback: the right people, once, in their
 //! language, valid MIME, no clinical content; an SMTP outage loses nothing.
 
+use actix_web::test::TestRequest;
 use chrono::Duration;
-use serde_json::json;
-use sesame::domain::pathway::Phase;
+use serde_json::{Value, json};
+use sesame::domain::pathway::{ExitReason, Phase};
 use sesame::email::content::FORBIDDEN_WORDS;
 use sesame::outbox::sender::{PassReport, Sender};
 
-use crate::common::{Account, Case, TestApp};
+use crate::common::{Account, Case, TestApp, bearer};
 use crate::smtp::{Received, SmtpServer};
 
 /// An app mailing to `smtp` with links to its public address, with a GP and a nurse of one
@@ -315,4 +316,106 @@ async fn without_smtp_messages_are_written_as_eml_files_in_the_data_directory() 
     assert_eq!(files.len(), 2);
     let raw = std::fs::read_to_string(files[0].path()).unwrap();
     assert!(raw.contains("multipart/alternative"), "{raw}");
+}
+
+#[actix_web::test]
+async fn closing_a_case_tells_its_gp_once_in_their_language_without_the_reason_or_the_patient() {
+    let smtp = SmtpServer::start();
+    let (app, gp, nurse) = clinic_mailing_to(&smtp).await;
+    let patient = app
+        .patient_of(&gp)
+        .named("Zéphyrin", "Anatole")
+        .born("1975-03-09")
+        .await;
+    let case = app
+        .case_in(Phase::Referred)
+        .of(&patient)
+        .referred_by(&gp)
+        .await;
+    app.assess(&case, &nurse).await;
+    let admin = app.admin().await;
+    let before = app.get("/api/v1/outbox", &admin).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    // Closed with a key, then the same request retried: one email to the GP.
+    let close = || {
+        TestRequest::post()
+            .uri(&format!("{}/transitions", case.url()))
+            .insert_header(bearer(&nurse))
+            .insert_header(("Idempotency-Key", "exit-1"))
+            .set_json(json!({"to": "closed", "exit_reason": ExitReason::Remission}))
+    };
+    app.send(close()).await.assert_status(200);
+    let again = app.send(close()).await;
+    again.assert_status(200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+
+    let outbox = app.get("/api/v1/outbox", &admin).await;
+    let items = outbox.body["items"].as_array().unwrap();
+    let exits: Vec<&Value> = items
+        .iter()
+        .filter(|m| m["kind"] == "case_closed")
+        .collect();
+    assert_eq!(items.len(), before + 1, "{}", outbox.text);
+    assert_eq!(exits.len(), 1, "{}", outbox.text);
+    assert_eq!(exits[0]["recipient"], gp.email.as_str());
+    assert_eq!(exits[0]["dedupe_key"], format!("exit:{case}:{}", gp.id));
+    assert_eq!(exits[0]["locale"], "fr");
+
+    let sender = Sender::new(app.state.clone()).unwrap();
+    sender.run_once().await.unwrap();
+    let messages = smtp.messages();
+    let told: Vec<&Received> = messages
+        .iter()
+        .filter(|m| m.subject == "Sésame : un suivi que vous avez adressé est terminé")
+        .collect();
+    assert_eq!(told.len(), 1, "{messages:#?}");
+    assert_eq!(told[0].to, gp.email);
+    assert!(
+        told[0]
+            .text
+            .contains(&format!("https://sesame.example.fr/cases/{case}"))
+    );
+    for m in &told {
+        let all = format!("{}\n{}\n{}", m.subject, m.text, m.html).to_lowercase();
+        for word in ["remission", "rémission", "zéphyrin", "anatole", "1975"] {
+            assert!(!all.contains(word), "{word:?} in {m:?}");
+        }
+    }
+    assert_clean(&messages);
+
+    // In English for a GP who reads English; nothing for an inactive one.
+    app.patch(
+        &format!("/api/v1/users/{}", gp.id),
+        &admin,
+        json!({"locale": "en"}),
+    )
+    .await
+    .assert_status(200);
+    let english = app.case_in(Phase::Referred).referred_by(&gp).await;
+    let gone = app.case_in(Phase::Referred).referred_by(&gp).await;
+    app.close(&english, &nurse, ExitReason::Other).await;
+    app.patch(
+        &format!("/api/v1/users/{}", gp.id),
+        &admin,
+        json!({"active": false}),
+    )
+    .await
+    .assert_status(200);
+    app.close(&gone, &nurse, ExitReason::Other).await;
+    let exits: Vec<Value> = app.get("/api/v1/outbox", &admin).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "case_closed")
+        .cloned()
+        .collect();
+    assert_eq!(exits.len(), 2, "{exits:#?}");
+    let en = exits
+        .iter()
+        .find(|m| m["dedupe_key"] == format!("exit:{english}:{}", gp.id))
+        .unwrap();
+    assert_eq!(en["subject"], "Sésame: a case you referred has been closed");
+    assert_eq!(en["locale"], "en");
 }

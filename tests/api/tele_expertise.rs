@@ -428,16 +428,21 @@ async fn closing_a_case_cancels_its_pending_requests_and_tells_both_parties() {
         .collect();
     assert_eq!(cancelled.len(), 1, "{}", timeline.text);
 
-    // Both parties are told, once each, without anything clinical.
-    assert_eq!(sender.run_once().await.unwrap().sent, 2);
+    // Both parties are told, once each, without anything clinical (and the GP that the case
+    // they referred is closed).
+    assert_eq!(sender.run_once().await.unwrap().sent, 3);
     let messages = smtp.messages();
-    let told: Vec<&str> = messages[4..].iter().map(|m| m.to.as_str()).collect();
+    let withdrawn: Vec<_> = messages[4..]
+        .iter()
+        .filter(|m| m.subject.contains("annulée"))
+        .collect();
+    let told: Vec<&str> = withdrawn.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(told.len(), 2, "{told:?}");
     assert!(
         told.contains(&nurse.email.as_str()) && told.contains(&psy.email.as_str()),
         "{told:?}"
     );
     for m in &messages[4..] {
-        assert!(m.subject.contains("annulée"), "{}", m.subject);
         let all = format!("{} {} {}", m.subject, m.text, m.html).to_lowercase();
         for word in sesame::email::content::FORBIDDEN_WORDS {
             assert!(!all.contains(word), "{word} in {m:?}");

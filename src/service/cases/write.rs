@@ -548,8 +548,8 @@ pub async fn log_contact(
 }
 
 /// Moves the case to another phase (nurses): relapse prevention, back to active on relapse, or
-/// closed with its exit reason (which cancels its pending tele-expertise requests). 409 with the
-/// allowed phases on a refused move.
+/// closed with its exit reason (which cancels its pending tele-expertise requests and tells the
+/// referring GP by email). 409 with the allowed phases on a refused move.
 pub async fn transition(
     ctx: &Ctx,
     caller: Caller<'_>,
@@ -574,6 +574,7 @@ pub async fn transition(
                 crate::service::tele_expertise::cancel_with_closed_case(
                     conn, settings, actor, &row.id, now,
                 )?;
+                crate::outbox::notices::case_closed(conn, settings, row, now)?;
             }
             let mut e = event(&row.id, EventKind::Transition, actor, now, now);
             e.moved(&change);
