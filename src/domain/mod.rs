@@ -38,6 +38,7 @@ macro_rules! vocabulary {
 pub mod account;
 pub mod case;
 pub mod credentials;
+pub mod epices;
 pub mod indicators;
 pub mod instruments;
 pub mod outbox;
