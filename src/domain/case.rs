@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::instruments::Score;
+use super::instruments::{Instrument, Score};
 use super::pathway::{Flag, Refused};
 use super::patient::ConsentStatus;
 use super::policy::Action;
@@ -261,19 +261,73 @@ pub fn age_on(birth_date: NaiveDate, day: NaiveDate) -> i32 {
         .unwrap_or(0)
 }
 
-/// Sésame takes adults (PATHWAY.md §2, eligibility); the microstructures take anyone.
+/// The least PHQ-9 or GAD-7 total at screening for Sésame: moderate depression or anxiety.
+pub const SESAME_MIN_SCREENING_TOTAL: u8 = 10;
+
+/// What a referral says about the patient's eligibility, besides their age.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    /// The GP declares an ongoing psychiatric follow-up.
+    pub psychiatric_follow_up: bool,
+    /// The screening, scored.
+    pub screening: &'a [Score],
+    /// The GP gave a reason to refer outside the criteria (`eligibility_override`).
+    pub overridden: bool,
+}
+
+/// Sésame eligibility (PATHWAY.md §2): adults (18+), no ongoing psychiatric follow-up, moderate
+/// to severe depression or anxiety (PHQ-9 or GAD-7 of 10 or more at screening). The GP's
+/// override (a reason) lifts the last two, never the age: the program is for adults. The
+/// microstructures take anyone, and have no criteria to override.
 pub fn check_eligibility(
     program: Program,
     birth_date: NaiveDate,
     today: NaiveDate,
+    declared: &Declared<'_>,
 ) -> Result<(), RuleError> {
-    if program == Program::Sesame && age_on(birth_date, today) < 18 {
+    if program != Program::Sesame {
+        if declared.overridden {
+            return Err(broken(
+                "eligibility_override",
+                "only a Sésame referral has eligibility criteria to override; leave it out",
+            ));
+        }
+        return Ok(());
+    }
+    if age_on(birth_date, today) < 18 {
         return Err(broken(
             "patient_id",
-            "the Sésame program takes adults (18+)",
+            "the Sésame program takes adults (18+); eligibility_override does not lift the age",
+        ));
+    }
+    if declared.overridden {
+        return Ok(());
+    }
+    if declared.psychiatric_follow_up {
+        return Err(broken(
+            "psychiatric_follow_up",
+            "the Sésame program is for patients without an ongoing psychiatric follow-up; \
+             give eligibility_override with the reason to refer them anyway",
+        ));
+    }
+    let moderate = declared.screening.iter().any(|s| {
+        matches!(s.instrument, Instrument::Phq9 | Instrument::Gad7)
+            && s.total >= SESAME_MIN_SCREENING_TOTAL
+    });
+    if !moderate {
+        return Err(broken(
+            "screening",
+            "the Sésame program needs PHQ-9 ≥ 10 or GAD-7 ≥ 10 at screening, \
+             or eligibility_override with the reason",
         ));
     }
     Ok(())
+}
+
+/// The `detail` of a referral entry: the GP's reason to refer outside the Sésame criteria, if
+/// they gave one.
+pub fn referral_detail(eligibility_override: Option<&str>) -> Option<String> {
+    eligibility_override.map(|reason| format!("eligibility_override={reason}"))
 }
 
 /// When a contact or an assessment may be dated: not in the future, not before the referral.
@@ -399,6 +453,7 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+    use crate::domain::instruments::score;
 
     #[test]
     fn vocabularies_round_trip() {
@@ -472,9 +527,101 @@ mod tests {
         let today = day("2026-11-24");
         assert_eq!(age_on(day("2008-11-24"), today), 18);
         assert_eq!(age_on(day("2008-11-25"), today), 17);
-        assert!(check_eligibility(Program::Sesame, day("2008-11-24"), today).is_ok());
-        assert!(check_eligibility(Program::Sesame, day("2008-11-25"), today).is_err());
-        assert!(check_eligibility(Program::Microstructure, day("2010-01-01"), today).is_ok());
+        let phq9 = score(Instrument::Phq9, &[2, 2, 2, 2, 1, 1, 0, 0, 0]).unwrap();
+        let eligible = Declared {
+            psychiatric_follow_up: false,
+            screening: std::slice::from_ref(&phq9),
+            overridden: false,
+        };
+        let field = |program, born, declared: Declared<'_>| {
+            check_eligibility(program, day(born), today, &declared).map_err(|e| e.field)
+        };
+        assert_eq!(field(Program::Sesame, "2008-11-24", eligible), Ok(()));
+        assert_eq!(
+            field(Program::Sesame, "2008-11-25", eligible),
+            Err("patient_id")
+        );
+        // The override never lifts the age.
+        let overridden = Declared {
+            overridden: true,
+            ..eligible
+        };
+        assert_eq!(
+            field(Program::Sesame, "2008-11-25", overridden),
+            Err("patient_id")
+        );
+        assert_eq!(
+            field(Program::Microstructure, "2010-01-01", eligible),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn sesame_needs_no_psychiatric_follow_up_and_a_moderate_screening_unless_overridden() {
+        let today = day("2026-11-24");
+        let adult = day("1980-01-01");
+        let phq2 = score(Instrument::Phq2, &[3, 3]).unwrap();
+        let phq9_9 = score(Instrument::Phq9, &[1, 1, 1, 1, 1, 1, 1, 1, 1]).unwrap();
+        let phq9_10 = score(Instrument::Phq9, &[2, 1, 1, 1, 1, 1, 1, 1, 1]).unwrap();
+        let gad7_9 = score(Instrument::Gad7, &[2, 2, 2, 1, 1, 1, 0]).unwrap();
+        let gad7_10 = score(Instrument::Gad7, &[2, 2, 2, 1, 1, 1, 1]).unwrap();
+        let check = |program, follow_up, screening: Vec<Score>, overridden| {
+            let declared = Declared {
+                psychiatric_follow_up: follow_up,
+                screening: &screening,
+                overridden,
+            };
+            check_eligibility(program, adult, today, &declared)
+        };
+        let sesame = Program::Sesame;
+        // The thresholds: PHQ-9 or GAD-7 of 10 or more; a PHQ-2 alone is not enough.
+        assert!(check(sesame, false, vec![phq9_10.clone()], false).is_ok());
+        assert!(check(sesame, false, vec![gad7_10.clone()], false).is_ok());
+        assert!(check(sesame, false, vec![phq9_9.clone(), gad7_10.clone()], false).is_ok());
+        assert_eq!(
+            check(
+                sesame,
+                false,
+                vec![phq2.clone(), phq9_9.clone(), gad7_9],
+                false
+            ),
+            Err(broken(
+                "screening",
+                "the Sésame program needs PHQ-9 ≥ 10 or GAD-7 ≥ 10 at screening, \
+                 or eligibility_override with the reason"
+            ))
+        );
+        assert_eq!(
+            check(sesame, false, vec![phq2.clone()], false).map_err(|e| e.field),
+            Err("screening")
+        );
+        // An ongoing psychiatric follow-up, even with a moderate screening.
+        assert_eq!(
+            check(sesame, true, vec![phq9_10.clone()], false),
+            Err(broken(
+                "psychiatric_follow_up",
+                "the Sésame program is for patients without an ongoing psychiatric follow-up; \
+                 give eligibility_override with the reason to refer them anyway"
+            ))
+        );
+        // The GP's override lifts both.
+        assert!(check(sesame, true, vec![phq2.clone()], true).is_ok());
+        // The microstructures have no such criteria, hence nothing to override.
+        let micro = Program::Microstructure;
+        assert!(check(micro, true, vec![phq2.clone()], false).is_ok());
+        assert_eq!(
+            check(micro, false, vec![phq9_10], true).map_err(|e| e.field),
+            Err("eligibility_override")
+        );
+    }
+
+    #[test]
+    fn a_referral_entry_keeps_the_override_reason() {
+        assert_eq!(referral_detail(None), None);
+        assert_eq!(
+            referral_detail(Some("Psychiatre injoignable.")).as_deref(),
+            Some("eligibility_override=Psychiatre injoignable.")
+        );
     }
 
     #[test]

@@ -339,6 +339,136 @@ async fn a_positive_item_9_raises_the_safety_alert_and_leads_the_worklist() {
     assert_eq!(flagged.body["items"], json!([]));
 }
 
+/// The one field error of a refused referral, and its message.
+fn refusal(resp: &Resp) -> (String, String) {
+    resp.assert_problem(422);
+    let errors = resp.body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{}", resp.text);
+    (
+        errors[0]["field"].as_str().unwrap().to_owned(),
+        errors[0]["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn sesame_eligibility_is_checked_at_referral() {
+    let app = TestApp::new().await;
+    let Team { gp, .. } = app.team().await;
+    let patient = app.patient_of(&gp).await;
+    let refer = |body: Value| {
+        let mut body = body;
+        body["patient_id"] = json!(patient);
+        app.post("/api/v1/cases", Some(&gp), body)
+    };
+    let sesame = |screening: Value| json!({"program": "sesame", "indications": ["depression"], "screening": screening});
+
+    // A positive PHQ-2 alone, or PHQ-9 and GAD-7 both below 10: not moderate enough.
+    for screening in [
+        json!({"phq2": [3, 3]}),
+        json!({"phq2": [3, 3], "phq9": phq9(9), "gad7": gad7(9)}),
+    ] {
+        let (field, message) = refusal(&refer(sesame(screening)).await);
+        assert_eq!(field, "screening");
+        assert_eq!(
+            message,
+            "the Sésame program needs PHQ-9 ≥ 10 or GAD-7 ≥ 10 at screening, \
+             or eligibility_override with the reason"
+        );
+    }
+    // An ongoing psychiatric follow-up, even with a moderate screening.
+    let mut followed = sesame(json!({"phq9": phq9(14)}));
+    followed["psychiatric_follow_up"] = json!(true);
+    let (field, message) = refusal(&refer(followed.clone()).await);
+    assert_eq!(field, "psychiatric_follow_up");
+    assert_eq!(
+        message,
+        "the Sésame program is for patients without an ongoing psychiatric follow-up; \
+         give eligibility_override with the reason to refer them anyway"
+    );
+    // A blank reason is no reason.
+    let mut blank = followed.clone();
+    blank["eligibility_override"] = json!("  ");
+    assert_eq!(refusal(&refer(blank).await).0, "eligibility_override");
+    // Nothing was created.
+    let list = app.get("/api/v1/cases", &gp).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 0);
+
+    // A minor is refused even with the GP's override: the program is for adults.
+    let minor = app
+        .patient_of(&gp)
+        .named("Petit", "Léo")
+        .born("2012-05-01")
+        .sex("M")
+        .await;
+    let mut body = sesame(json!({"phq9": phq9(14)}));
+    body["patient_id"] = json!(minor);
+    body["eligibility_override"] = json!("Adolescent suivi au cabinet.");
+    let (field, message) = refusal(&app.post("/api/v1/cases", Some(&gp), body).await);
+    assert_eq!(field, "patient_id");
+    assert_eq!(
+        message,
+        "the Sésame program takes adults (18+); eligibility_override does not lift the age"
+    );
+
+    // With the GP's reason, a followed patient screened with a PHQ-2 only is referred; the
+    // reason is kept on the referral's timeline entry, beside the referral note.
+    let mut overridden = sesame(json!({"phq2": [3, 3]}));
+    overridden["psychiatric_follow_up"] = json!(true);
+    overridden["note"] = json!("Humeur basse.");
+    overridden["eligibility_override"] =
+        json!("  Psychiatre de secteur injoignable avant 3 mois.\nAccord du patient. ");
+    let referred = refer(overridden).await;
+    referred.assert_status(201);
+    assert_eq!(referred.body["phase"], "referred");
+    assert_eq!(referred.body["referral_note"], "Humeur basse.");
+    let case = referred.body["id"].as_str().unwrap();
+    let timeline = app
+        .get(&format!("/api/v1/cases/{case}/timeline"), &gp)
+        .await;
+    timeline.assert_status(200);
+    let entry = &timeline.body["entries"][0];
+    assert_eq!(entry["kind"], "referral");
+    assert_eq!(entry["note"], "Humeur basse.");
+    assert_eq!(
+        entry["detail"],
+        "eligibility_override=Psychiatre de secteur injoignable avant 3 mois.\nAccord du patient."
+    );
+
+    // An eligible referral leaves no override on its entry.
+    let other = app.patient_of(&gp).await;
+    let case = app
+        .case_in(Phase::Referred)
+        .of(&other)
+        .referred_by(&gp)
+        .await;
+    let timeline = app.get(&format!("{}/timeline", case.url()), &gp).await;
+    assert_eq!(timeline.body["entries"][0]["detail"], Value::Null);
+}
+
+#[actix_web::test]
+async fn a_microstructure_referral_has_no_sesame_criteria() {
+    let app = TestApp::new().await;
+    let Team { gp, .. } = app.team().await;
+    let minor = app
+        .patient_of(&gp)
+        .named("Petit", "Léo")
+        .born("2012-05-01")
+        .sex("M")
+        .await;
+    let body = json!({"patient_id": minor, "program": "microstructure",
+                      "indications": ["addiction"], "substances": ["cannabis"],
+                      "screening": {"phq2": [1, 0]}, "psychiatric_follow_up": true});
+    // Nothing to override: the field is refused rather than kept for nothing.
+    let mut overridden = body.clone();
+    overridden["eligibility_override"] = json!("Suivi psychiatrique en cours.");
+    let (field, _) = refusal(&app.post("/api/v1/cases", Some(&gp), overridden).await);
+    assert_eq!(field, "eligibility_override");
+    // A minor, followed by a psychiatrist, with a negative PHQ-2: referred.
+    let referred = app.post("/api/v1/cases", Some(&gp), body).await;
+    referred.assert_status(201);
+    assert_eq!(referred.body["program"], "microstructure");
+}
+
 #[actix_web::test]
 async fn each_refusal_has_its_precise_problem() {
     let app = TestApp::new().await;
@@ -558,7 +688,7 @@ async fn retries_with_an_idempotency_key_do_nothing_twice() {
             .insert_header(("Idempotency-Key", key.to_owned()))
             .set_json(json!({
                 "patient_id": patient, "program": "sesame", "indications": ["depression"],
-                "screening": {"phq2": [3, 2]}, "note": note
+                "screening": {"phq2": [3, 2], "phq9": phq9(12)}, "note": note
             }))
     };
     let first = app.send(referral("k-1", "Première.")).await;

@@ -62,7 +62,7 @@ async fn call(
                 // themself; practice software must name one).
                 Some(json!({"patient_id": patient, "program": "sesame",
                     "referring_gp_id": referrer.id,
-                    "indications": ["depression"], "screening": {"phq2": [2, 1]}})),
+                    "indications": ["depression"], "screening": {"phq2": [2, 1], "phq9": [2, 2, 2, 2, 1, 1, 0, 0, 0]}})),
             )
         }
         "GET /cases" => (

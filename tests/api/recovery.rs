@@ -546,7 +546,7 @@ fn refer_with_alert(port: u16, gp: &str) {
         "/api/v1/cases",
         Some(gp),
         &serde_json::json!({"patient_id": patient.json()["id"], "program": "sesame",
-            "indications": ["anxiety"], "screening": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 1]}})
+            "indications": ["anxiety"], "screening": {"phq9": [2, 2, 1, 1, 1, 1, 1, 1, 1]}})
         .to_string(),
     );
     assert_eq!(case.status, 201, "{}", case.body);

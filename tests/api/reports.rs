@@ -79,7 +79,7 @@ async fn population() -> Population {
             .referral(body)
     };
     let depression = json!({"program": "sesame", "indications": ["depression"],
-                            "screening": {"phq2": [2, 2]}});
+                            "screening": {"phq2": [2, 2], "phq9": phq9(12)}});
     let mut cases = Vec::new();
     for (k, patient) in patients.iter().take(6).enumerate() {
         let mut body = depression.clone();

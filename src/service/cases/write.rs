@@ -22,10 +22,11 @@ use crate::db::locks::{Versioned, lock_for_update};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{
-    ContactMode, ContactOutcome, EventKind, Indication, Program, Substance, check_consent,
-    check_contact, check_eligibility, check_indications, check_no_open_case, check_occurred_at,
-    check_screening, contact_detail, join_set, last_completed_contact, nurse_after_assessment,
-    reassignment_detail, referring_gp, review_detail, update_actions,
+    ContactMode, ContactOutcome, Declared, EventKind, Indication, Program, Substance,
+    check_consent, check_contact, check_eligibility, check_indications, check_no_open_case,
+    check_occurred_at, check_screening, contact_detail, join_set, last_completed_contact,
+    nurse_after_assessment, reassignment_detail, referral_detail, referring_gp, review_detail,
+    update_actions,
 };
 use crate::domain::instruments::{Instrument, Score};
 use crate::domain::pathway::{
@@ -61,6 +62,24 @@ pub struct NewCase {
     pub nurse_id: Option<Uuid>,
     /// The practice's referring psychiatrist for this case.
     pub psychiatrist_id: Option<Uuid>,
+    /// The GP declares an ongoing psychiatric follow-up: a Sésame referral then needs
+    /// `eligibility_override`.
+    #[serde(default)]
+    #[schema(default = false)]
+    pub psychiatric_follow_up: bool,
+    #[validate(custom(function = "crate::domain::text::free"))]
+    #[schema(schema_with = eligibility_override)]
+    pub eligibility_override: Option<FreeText<2000>>,
+}
+
+/// The schema of `NewCase::eligibility_override`, with its description.
+fn eligibility_override() -> RefOr<Schema> {
+    described(
+        FreeText::<2000>::nullable(),
+        "The GP's reason to refer a Sésame patient outside the criteria (an ongoing psychiatric \
+         follow-up, or neither PHQ-9 nor GAD-7 of 10 or more at screening); it never lifts the \
+         age (18+). Kept on the referral's timeline entry (`detail`). Sésame only.",
+    )
 }
 
 /// Changes to who holds the case, or to its review flag; absent fields stay as they are.
@@ -209,7 +228,18 @@ impl Referral<'_> {
             naive(now),
         )?;
         check_consent(patient.consent_status)?;
-        check_eligibility(input.program, patient.birth_date, now.date_naive())?;
+        let eligibility_override = input.eligibility_override.map(|r| r.trimmed());
+        let declared = Declared {
+            psychiatric_follow_up: input.psychiatric_follow_up,
+            screening: &self.screening,
+            overridden: eligibility_override.is_some(),
+        };
+        check_eligibility(
+            input.program,
+            patient.birth_date,
+            now.date_naive(),
+            &declared,
+        )?;
         check_no_open_case(store::open_case_of(conn, &patient_id)?.as_deref())?;
         let practice = patient.practice_id;
         let nurse_id = input.nurse_id.map(|id| id.to_string());
@@ -245,6 +275,7 @@ impl Referral<'_> {
         let mut referral = event(&row.id, EventKind::Referral, actor, now, now);
         referral.phases(None, Phase::Referred, None);
         referral.note = row.referral_note.clone();
+        referral.detail = referral_detail(eligibility_override.as_deref());
         store::insert_event(conn, &referral)?;
         let measured = Measured {
             event_id: &referral.id,
