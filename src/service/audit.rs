@@ -30,8 +30,9 @@ pub struct AuditEvent {
     pub outcome: String,
     /// Why it was refused: `practice` (outside the caller's practices, answered 404), `role`
     /// (403), `party` (not the expert or requester, 403), `bad_credentials` or `locked` (a
-    /// refused login), `token` (an expired token, a revoked session or an inactive account),
-    /// `filter` (a list filtered on a practice outside the caller's). Absent when `ok`.
+    /// refused login), `expired` or `revoked` (an access token expired, or whose session was
+    /// revoked or whose account is inactive), `token` (a refresh token refused), `filter` (a list
+    /// filtered on a practice outside the caller's). Absent when `ok`.
     pub reason: Option<String>,
 }
 

@@ -66,8 +66,9 @@ pub struct OutboxQuery {
     pub status: Option<MessageStatus>,
 }
 
-/// A page of the queue, oldest first: admins only (`Action::ManageOutbox`). One read, no audit
-/// (no patient's data is shown: a message's bodies are not).
+/// A page of the queue, oldest first: admins only (`Action::ManageOutbox`). One read, not audited:
+/// a message's bodies are not shown, but its recipient is, and a patient's reminder goes to the
+/// patient's own address (an admin's view of the queue, not of the patient's record).
 pub async fn list(
     ctx: &Ctx,
     caller: Caller<'_>,

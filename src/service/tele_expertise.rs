@@ -222,6 +222,9 @@ fn ask(
     now: DateTime<Utc>,
 ) -> AppResult<TeleExpertiseRequest> {
     let action = "tele_expertise.create";
+    // The case is locked as a write on it would lock it: a close running at the same time either
+    // sees this request (and cancels it) or is seen by it (409), never neither.
+    lock_for_update(conn, Versioned::Cases, &case_id.to_string())?;
     let case = case_in_scope(conn, actor, scope, &case_id.to_string(), action, naive(now))?;
     may_ask(actor, case.nurse_id.as_deref()).map_err(|why| AppError::Forbidden(why.to_owned()))?;
     ensure_open(&case)?;

@@ -1,6 +1,7 @@
 //! Cases: the GP's referral, the nurse's assessment and contacts, phase moves, reassignment and
 //! the review flag (`write`); one case, lists, contacts, the timeline and the worklist (`read`).
-//! Every read and write of a case is audited; every operation is one transaction.
+//! Every read and write of a case is audited; every write is one transaction (a read audits what
+//! it showed in a transaction of its own, after reading).
 
 mod read;
 mod write;
