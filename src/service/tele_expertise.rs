@@ -387,6 +387,9 @@ pub async fn answer(
     let text = input.answer.trimmed();
     let recommendations = input.recommendations.as_ref().map(FreeText::trimmed);
     apply(ctx, caller, id, Move::Answer, move |conn, row, now| {
+        // Answers for one patient take turns, so that two at once cannot both count as
+        // billable within the year's limit.
+        lock_for_update(conn, Versioned::Patients, &row.patient_id)?;
         let since = naive(billing_year_start(now));
         let earlier: Vec<DateTime<Utc>> =
             store::billable_answers_since(conn, &row.patient_id, since)?

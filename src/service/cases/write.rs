@@ -219,6 +219,9 @@ impl Referral<'_> {
     fn open_case(self, conn: &mut DbConn, settings: &Settings, input: NewCase) -> AppResult<Case> {
         let (actor, now) = (self.actor, self.now);
         let patient_id = input.patient_id.to_string();
+        // Held until the case is written: a consent withdrawn at the same time (which locks the
+        // patient too) comes either before this referral, which then sees it, or after it.
+        lock_for_update(conn, Versioned::Patients, &patient_id)?;
         let patient = crate::service::patients::in_scope(
             conn,
             actor,
