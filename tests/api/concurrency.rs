@@ -175,3 +175,40 @@ async fn two_moves_of_one_tele_expertise_request_at_once_one_wins() {
     let read = app.get(&accept.replace("/accept", ""), psy).await;
     assert_eq!(read.body["version"], 2, "one move: {}", read.text);
 }
+
+#[actix_web::test]
+async fn a_request_asked_while_its_case_closes_is_cancelled_or_refused() {
+    let app = TestApp::new().await;
+    let team = app.team().await;
+    // Several rounds, so that the two writes meet in both orders: whichever takes the case row
+    // first, no request is left pending on a closed case.
+    for round in 0..6 {
+        let case = app.case_in(Phase::Active).team(&team).await;
+        let transitions = format!("{}/transitions", case.url());
+        let close = app.post(
+            &transitions,
+            Some(&team.nurse),
+            json!({"to": "closed", "exit_reason": "remission"}),
+        );
+        let ask = app.tele_expertise(&case, &team.nurse, &team.psy).send();
+        let (closed, asked) = futures_util::future::join(close, ask).await;
+        closed.assert_status(200);
+        match asked.status.as_u16() {
+            409 => {
+                asked.assert_problem(409);
+            }
+            201 => {
+                let id = asked.body["id"].as_str().expect("an id");
+                let read = app
+                    .get(&format!("/api/v1/tele-expertise/{id}"), &team.psy)
+                    .await;
+                assert_eq!(
+                    read.body["status"], "cancelled",
+                    "round {round}: a request on a closed case must not stay pending: {}",
+                    read.text
+                );
+            }
+            other => panic!("round {round}: unexpected {other}: {}", asked.text),
+        }
+    }
+}
