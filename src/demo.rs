@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use crate::db::accounts::UserRow;
 use crate::db::cases::{CaseRow, ContactRow, EventRow, ScoreRow, items_text, refresh_derived};
 use crate::db::patients::PatientRow;
-use crate::db::practices::PracticeRow;
+use crate::db::practices::{PracticeRow, ProgramRow};
 use crate::db::{Db, DbConn, bulk, naive};
 use crate::domain::account::{Locale, Role};
 use crate::domain::case::{
@@ -24,6 +24,7 @@ use crate::domain::case::{
 use crate::domain::instruments::{Instrument, Score, score};
 use crate::domain::pathway::{Cadences, ExitReason, Phase, Refused, assess, transition};
 use crate::domain::patient::{ConsentStatus, Sex};
+use crate::domain::programs::Funding;
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo password 2026";
@@ -114,6 +115,7 @@ pub struct SeedReport {
 #[derive(Default)]
 struct Batch {
     practices: Vec<PracticeRow>,
+    programs: Vec<ProgramRow>,
     users: Vec<UserRow>,
     memberships: Vec<(String, String)>,
     patients: Vec<PatientRow>,
@@ -269,6 +271,16 @@ pub fn seed(
             created_at: naive(setup_at),
             updated_at: naive(setup_at),
         });
+        // Every demo practice runs every program, since it was set up.
+        for &program in Program::ALL {
+            batch.programs.push(ProgramRow {
+                practice_id: practice_id.clone(),
+                program,
+                starts_on: setup_at.date_naive(),
+                ends_on: None,
+                funding: Funding::Permanent,
+            });
+        }
         // A psychiatrist covers a group of practices.
         if p % PRACTICES_PER_PSYCHIATRIST == 0 {
             let n = p / PRACTICES_PER_PSYCHIATRIST + 1;
@@ -361,6 +373,7 @@ pub fn seed(
 fn write(conn: &mut DbConn, batch: &Batch) -> Result<(), String> {
     diesel::Connection::transaction(conn, |conn| {
         bulk::practices(conn, &batch.practices)?;
+        bulk::programs(conn, &batch.programs)?;
         bulk::users(conn, &batch.users)?;
         bulk::memberships(conn, &batch.memberships)?;
         bulk::patients(conn, &batch.patients)?;
@@ -476,10 +489,10 @@ fn build_patient(
         }
     };
     let referred_at = referred_at.max(registered);
-    let program = if g.chance(0.8) {
-        Program::Sesame
-    } else {
-        Program::Microstructure
+    let program = match g.rng.random_range(0..100) {
+        0..80 => Program::Sesame,
+        80..92 => Program::MicrostructureAddiction,
+        _ => Program::MicrostructureMentalHealth,
     };
     let (indications, substances) = indications_for(g, program);
     let case_id = g.id(referred_at);
@@ -694,7 +707,15 @@ fn indications_for(g: &mut Generator, program: Program) -> (Vec<Indication>, Vec
                 indications.push(Indication::Anxiety);
             }
         }
-        Program::Microstructure => {
+        Program::MicrostructureMentalHealth => {
+            // Anxious and mood troubles predominate (seeds/002).
+            indications.push(if g.chance(0.6) {
+                Indication::Anxiety
+            } else {
+                Indication::Depression
+            });
+        }
+        Program::MicrostructureAddiction => {
             if g.chance(0.6) {
                 indications.push(Indication::Addiction);
                 // Alcohol > tobacco > opiates > cocaine, as the programs report.
@@ -715,10 +736,10 @@ fn indications_for(g: &mut Generator, program: Program) -> (Vec<Indication>, Vec
                     substances.push(Substance::Alcohol);
                 }
             }
-            if g.chance(0.4) {
+            if indications.is_empty() || g.chance(0.4) {
                 indications.push(Indication::Precarity);
             }
-            if indications.is_empty() || g.chance(0.3) {
+            if g.chance(0.3) {
                 indications.push(Indication::Anxiety);
             }
         }

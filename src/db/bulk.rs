@@ -10,9 +10,10 @@ use super::accounts::UserRow;
 use super::audit::AuditRow;
 use super::cases::{CaseRow, ContactRow, EventRow, ScoreRow};
 use super::patients::PatientRow;
-use super::practices::PracticeRow;
+use super::practices::{PracticeRow, ProgramRow};
 use super::schema::{
-    audit_events, case_events, cases, contacts, patients, practices, scores, user_practices, users,
+    audit_events, case_events, cases, contacts, patients, practice_programs, practices, scores,
+    user_practices, users,
 };
 
 /// Bound parameters per statement: SQLite allows 32766, PostgreSQL 65535.
@@ -36,6 +37,10 @@ macro_rules! insert_chunks {
 
 pub fn practices(conn: &mut DbConn, rows: &[PracticeRow]) -> QueryResult<usize> {
     insert_chunks!(conn, practices::table, rows, 8)
+}
+
+pub fn programs(conn: &mut DbConn, rows: &[ProgramRow]) -> QueryResult<usize> {
+    insert_chunks!(conn, practice_programs::table, rows, 5)
 }
 
 pub fn users(conn: &mut DbConn, rows: &[UserRow]) -> QueryResult<usize> {

@@ -436,4 +436,81 @@ mod tests {
             "postgres://u@h/db?sslmode=require&connect_timeout=9"
         );
     }
+
+    /// Migration 9 splits the microstructure cases into the two strands and gives every existing
+    /// practice the programs it could refer into until then.
+    #[test]
+    fn existing_practices_keep_their_programs_and_microstructure_cases_join_a_strand() {
+        use diesel::connection::SimpleConnection;
+        let mut conn = SqliteConnection::establish(":memory:").expect("open");
+        for _ in 0..8 {
+            conn.run_next_migration(MIGRATIONS).expect("migration");
+        }
+        conn.batch_execute(
+            "INSERT INTO practices (id, name, network, region, active, version, created_at, updated_at)
+             VALUES ('p1', 'A', NULL, 'Grand Est', TRUE, 1, '2025-03-04 10:11:12.5', '2025-03-04 10:11:12.5'),
+                    ('p2', 'B', NULL, 'Occitanie', TRUE, 1, '2026-01-02 00:00:00', '2026-01-02 00:00:00');
+             INSERT INTO patients (id, practice_id, external_id, family_name, given_names, birth_date,
+                sex, consent_status, consent_at, consent_by, version, created_at, updated_at)
+             VALUES ('pa1', 'p1', 'x1', 'F', 'G', '1980-01-01', 'F', 'informed', '2025-04-01 00:00:00', 'u', 1,
+                     '2025-04-01 00:00:00', '2025-04-01 00:00:00');",
+        )
+        .expect("practices");
+        for (id, program, indications) in [
+            ("c1", "microstructure", "addiction"),
+            ("c2", "microstructure", "precarity,anxiety"),
+            ("c3", "microstructure", "anxiety"),
+            ("c4", "sesame", "depression"),
+        ] {
+            conn.batch_execute(&format!(
+                "INSERT INTO cases (id, patient_id, practice_id, program, indications, substances,
+                    referred_by, phase, referred_at, phase_since, review_requested, responded,
+                    safety_alert, version, created_at, updated_at)
+                 VALUES ('{id}', 'pa1', 'p1', '{program}', '{indications}', '', 'u', 'closed',
+                    '2025-04-01 00:00:00', '2025-04-01 00:00:00', FALSE, FALSE, FALSE, 1,
+                    '2025-04-01 00:00:00', '2025-04-01 00:00:00')"
+            ))
+            .expect("case");
+        }
+        conn.run_pending_migrations(MIGRATIONS).expect("the rest");
+        let mut conn = DbConn::Sqlite(conn);
+        use crate::db::schema::cases;
+        let programs: Vec<(String, String)> = cases::table
+            .select((cases::id, cases::program))
+            .order(cases::id)
+            .load(&mut conn)
+            .expect("cases");
+        let want = [
+            ("c1", "microstructure_addiction"),
+            ("c2", "microstructure_addiction"),
+            ("c3", "microstructure_mental_health"),
+            ("c4", "sesame"),
+        ];
+        assert_eq!(
+            programs,
+            want.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec()
+        );
+        let periods = practices::programs_of(&mut conn, &["p1".into(), "p2".into()])
+            .expect("periods")
+            .into_iter()
+            .map(|r| {
+                (
+                    r.practice_id,
+                    r.program.as_str(),
+                    r.starts_on.to_string(),
+                    r.ends_on,
+                )
+            })
+            .collect::<Vec<_>>();
+        let since = |p: &str, program, day: &str| (p.to_owned(), program, day.to_owned(), None);
+        assert_eq!(
+            periods,
+            vec![
+                since("p1", "microstructure_addiction", "2025-03-04"),
+                since("p1", "microstructure_mental_health", "2025-03-04"),
+                since("p1", "sesame", "2025-03-04"),
+                since("p2", "sesame", "2026-01-02"),
+            ]
+        );
+    }
 }

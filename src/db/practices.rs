@@ -1,11 +1,13 @@
 //! Practices (cabinets, maisons de santé): the unit that partitions all clinical data.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::practices;
+use super::schema::{practice_programs, practices};
+use crate::domain::case::Program;
 use crate::domain::policy::Scope;
+use crate::domain::programs::{Funding, ProgramPeriod};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = practices)]
@@ -120,4 +122,57 @@ pub fn missing(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<String>> {
         .filter(|id| !found.contains(id))
         .cloned()
         .collect())
+}
+
+/// A period during which a practice runs a program.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = practice_programs)]
+pub struct ProgramRow {
+    pub practice_id: String,
+    pub program: Program,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub funding: Funding,
+}
+
+impl ProgramRow {
+    pub fn period(&self) -> ProgramPeriod {
+        ProgramPeriod {
+            program: self.program,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            funding: self.funding,
+        }
+    }
+}
+
+/// The program periods of the given practices, by practice then program then start.
+pub fn programs_of(conn: &mut DbConn, practice_ids: &[String]) -> QueryResult<Vec<ProgramRow>> {
+    practice_programs::table
+        .filter(practice_programs::practice_id.eq_any(practice_ids))
+        .select(ProgramRow::as_select())
+        .order((
+            practice_programs::practice_id,
+            practice_programs::program,
+            practice_programs::starts_on,
+        ))
+        .load(conn)
+}
+
+/// Replaces a practice's program periods with `rows`.
+pub fn replace_programs(
+    conn: &mut DbConn,
+    practice_id: &str,
+    rows: &[ProgramRow],
+) -> QueryResult<()> {
+    diesel::delete(practice_programs::table.filter(practice_programs::practice_id.eq(practice_id)))
+        .execute(conn)?;
+    // One row at a time: the multi-backend connection has no multi-row insert (a practice has a
+    // handful of periods).
+    for row in rows {
+        diesel::insert_into(practice_programs::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -15,6 +15,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    practice_programs (practice_id, program, starts_on) {
+        practice_id -> Text,
+        program -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        funding -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -63,6 +73,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(practice_programs -> practices (practice_id));
 diesel::joinable!(user_practices -> users (user_id));
 diesel::joinable!(user_practices -> practices (practice_id));
 diesel::joinable!(api_clients -> practices (practice_id));
@@ -279,6 +290,7 @@ diesel::joinable!(case_events -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     practices,
+    practice_programs,
     users,
     user_practices,
     api_clients,

@@ -106,6 +106,7 @@ stored_as_text!(
     crate::domain::account::Role,
     crate::domain::account::Locale,
     crate::domain::case::Program,
+    crate::domain::programs::Funding,
     crate::domain::case::ContactMode,
     crate::domain::case::ContactOutcome,
     crate::domain::case::EventKind,

@@ -11,12 +11,22 @@ use super::patient::ConsentStatus;
 use super::policy::Action;
 
 vocabulary!(
-    /// The care program a case belongs to.
+    /// The care program a case belongs to: Sésame, or one of the two strands of the
+    /// microstructures médicales (addictions and precarity; mental health).
     Program {
         Sesame => "sesame",
-        Microstructure => "microstructure",
+        MicrostructureAddiction => "microstructure_addiction",
+        MicrostructureMentalHealth => "microstructure_mental_health",
     }
 );
+
+impl Program {
+    /// A strand of the microstructures médicales: its team is the GP, a psychologist and a
+    /// social worker, with no coordinating nurse.
+    pub fn is_microstructure(self) -> bool {
+        self != Program::Sesame
+    }
+}
 
 vocabulary!(
     /// Why the patient was referred.
@@ -39,6 +49,8 @@ vocabulary!(
         Cocaine => "cocaine",
         Medications => "medications",
         Gambling => "gambling",
+        /// « Produits de synthèse » (synthetic cathinones, cannabinoids…), emerging in PACA.
+        SyntheticDrugs => "synthetic_drugs",
         Other => "other",
     }
 );
@@ -100,13 +112,14 @@ pub fn split_set<T>(raw: &str, parse: fn(&str) -> Option<T>) -> Option<Vec<T>> {
 /// A rule broken by a request, with the field it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
-    pub field: &'static str,
+    /// The field's name, indexed where it is one of a list (`programs[2].ends_on`).
+    pub field: std::borrow::Cow<'static, str>,
     pub message: String,
 }
 
 pub(crate) fn broken(field: &'static str, message: impl Into<String>) -> RuleError {
     RuleError {
-        field,
+        field: field.into(),
         message: message.into(),
     }
 }
@@ -155,6 +168,32 @@ pub fn check_indications(
         ));
     }
     Ok(())
+}
+
+/// What each program treats: Sésame, depressive and anxious troubles (PATHWAY.md §2); the
+/// addiction strand, addictions and precarity; the mental-health strand, psychic troubles
+/// (depression, anxiety or another) — the indications of seeds/002.
+pub fn check_program_indications(
+    program: Program,
+    indications: &[Indication],
+) -> Result<(), RuleError> {
+    use Indication::*;
+    let (needed, words): (&[Indication], &str) = match program {
+        Program::Sesame => (&[Depression, Anxiety], "depression or anxiety"),
+        Program::MicrostructureAddiction => (&[Addiction, Precarity], "addiction or precarity"),
+        Program::MicrostructureMentalHealth => (
+            &[Depression, Anxiety, Other],
+            "a psychic trouble (depression, anxiety or other)",
+        ),
+    };
+    if indications.iter().any(|i| needed.contains(i)) {
+        Ok(())
+    } else {
+        Err(broken(
+            "indications",
+            format!("the {} program treats {words}", program.as_str()),
+        ))
+    }
 }
 
 /// A referral carries a screening: at least one questionnaire (PHQ-2, PHQ-9 or GAD-7).
@@ -275,21 +314,28 @@ pub struct Declared<'a> {
     pub overridden: bool,
 }
 
-/// Sésame eligibility (PATHWAY.md §2): adults (18+), no ongoing psychiatric follow-up, moderate
-/// to severe depression or anxiety (PHQ-9 or GAD-7 of 10 or more at screening). The GP's
-/// override (a reason) lifts the last two, never the age: the program is for adults. The
-/// microstructures take anyone, and have no criteria to override.
+/// Eligibility at referral. Every program takes adults (18+): Sésame (PATHWAY.md §2) and the
+/// microstructures ("les patients adultes du cabinet médical", seeds/002). Sésame also asks for no
+/// ongoing psychiatric follow-up and a moderate to severe depression or anxiety (PHQ-9 or GAD-7 of
+/// 10 or more at screening); the GP's override (a reason) lifts those two, never the age. The
+/// microstructures have no such criteria, hence nothing to override.
 pub fn check_eligibility(
     program: Program,
     birth_date: NaiveDate,
     today: NaiveDate,
     declared: &Declared<'_>,
 ) -> Result<(), RuleError> {
-    if program != Program::Sesame {
+    if program.is_microstructure() {
         if declared.overridden {
             return Err(broken(
                 "eligibility_override",
                 "only a Sésame referral has eligibility criteria to override; leave it out",
+            ));
+        }
+        if age_on(birth_date, today) < 18 {
+            return Err(broken(
+                "patient_id",
+                "the microstructures take the adult patients of the practice (18+)",
             ));
         }
         return Ok(());
@@ -438,7 +484,7 @@ mod tests {
         assert_eq!(referring_gp(true, "gp", Some("gp")), Ok("gp".to_owned()));
         assert_eq!(
             referring_gp(true, "gp", Some("other")).map_err(|e| e.field),
-            Err("referring_gp_id")
+            Err("referring_gp_id".into())
         );
         assert_eq!(
             referring_gp(false, "client", Some("gp")),
@@ -446,7 +492,7 @@ mod tests {
         );
         assert_eq!(
             referring_gp(false, "client", None).map_err(|e| e.field),
-            Err("referring_gp_id")
+            Err("referring_gp_id".into())
         );
     }
 
@@ -539,7 +585,7 @@ mod tests {
         assert_eq!(field(Program::Sesame, "2008-11-24", eligible), Ok(()));
         assert_eq!(
             field(Program::Sesame, "2008-11-25", eligible),
-            Err("patient_id")
+            Err("patient_id".into())
         );
         // The override never lifts the age.
         let overridden = Declared {
@@ -548,12 +594,19 @@ mod tests {
         };
         assert_eq!(
             field(Program::Sesame, "2008-11-25", overridden),
-            Err("patient_id")
+            Err("patient_id".into())
         );
-        assert_eq!(
-            field(Program::Microstructure, "2010-01-01", eligible),
-            Ok(())
-        );
+        // The microstructures take the practice's adults too, with no other criterion.
+        for micro in [
+            Program::MicrostructureAddiction,
+            Program::MicrostructureMentalHealth,
+        ] {
+            assert_eq!(field(micro, "2008-11-24", eligible), Ok(()));
+            assert_eq!(
+                field(micro, "2008-11-25", eligible),
+                Err("patient_id".into())
+            );
+        }
     }
 
     #[test]
@@ -593,7 +646,7 @@ mod tests {
         );
         assert_eq!(
             check(sesame, false, vec![phq2.clone()], false).map_err(|e| e.field),
-            Err("screening")
+            Err("screening".into())
         );
         // An ongoing psychiatric follow-up, even with a moderate screening.
         assert_eq!(
@@ -607,12 +660,41 @@ mod tests {
         // The GP's override lifts both.
         assert!(check(sesame, true, vec![phq2.clone()], true).is_ok());
         // The microstructures have no such criteria, hence nothing to override.
-        let micro = Program::Microstructure;
+        let micro = Program::MicrostructureAddiction;
         assert!(check(micro, true, vec![phq2.clone()], false).is_ok());
         assert_eq!(
             check(micro, false, vec![phq9_10], true).map_err(|e| e.field),
-            Err("eligibility_override")
+            Err("eligibility_override".into())
         );
+    }
+
+    #[test]
+    fn each_program_treats_its_indications() {
+        use Indication::*;
+        use Program::*;
+        let field = |program, indications: &[Indication]| {
+            check_program_indications(program, indications).map_err(|e| e.message)
+        };
+        assert_eq!(field(Sesame, &[Depression]), Ok(()));
+        assert_eq!(field(Sesame, &[Anxiety, Precarity]), Ok(()));
+        assert_eq!(
+            field(Sesame, &[Addiction]),
+            Err("the sesame program treats depression or anxiety".to_owned())
+        );
+        assert_eq!(field(MicrostructureAddiction, &[Addiction]), Ok(()));
+        assert_eq!(
+            field(MicrostructureAddiction, &[Precarity, Anxiety]),
+            Ok(())
+        );
+        assert_eq!(
+            field(MicrostructureAddiction, &[Depression]),
+            Err("the microstructure_addiction program treats addiction or precarity".to_owned())
+        );
+        assert_eq!(field(MicrostructureMentalHealth, &[Anxiety]), Ok(()));
+        assert_eq!(field(MicrostructureMentalHealth, &[Other]), Ok(()));
+        assert!(field(MicrostructureMentalHealth, &[Addiction, Precarity]).is_err());
+        assert!(Program::MicrostructureMentalHealth.is_microstructure());
+        assert!(!Program::Sesame.is_microstructure());
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub mod outbox;
 pub mod pathway;
 pub mod patient;
 pub mod policy;
+pub mod programs;
 pub mod report;
 pub mod research;
 pub mod tele_expertise;

@@ -394,12 +394,12 @@ mod tests {
         assert!(check_exit_reason(RelapsePrevention, None).is_ok());
         let missing = check_exit_reason(Closed, None).unwrap_err();
         assert_eq!(
-            (missing.field, missing.message.as_str()),
+            (missing.field.as_ref(), missing.message.as_str()),
             ("exit_reason", "required to close a case")
         );
         let extra = check_exit_reason(Active, reason).unwrap_err();
         assert_eq!(
-            (extra.field, extra.message.as_str()),
+            (extra.field.as_ref(), extra.message.as_str()),
             ("exit_reason", "given only when closing a case")
         );
     }

@@ -43,6 +43,13 @@ impl Ctx {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+
+    /// Today in the program's time zone (a referral's day, a program's period).
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now()
+            .with_timezone(&self.settings.timezone)
+            .date_naive()
+    }
 }
 
 /// Who asks for an operation.

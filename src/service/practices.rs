@@ -1,6 +1,6 @@
 //! Practices: created and changed by admins; everyone reads the practices they belong to.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -9,10 +9,14 @@ use validator::Validate;
 use super::versioned::{self, VersionedRow};
 use super::{Caller, Ctx};
 use crate::db::locks::Versioned;
-use crate::db::practices::{self as store, PracticeChanges, PracticeFilter, PracticeRow};
+use crate::db::practices::{
+    self as store, PracticeChanges, PracticeFilter, PracticeRow, ProgramRow,
+};
 use crate::db::stored_id;
 use crate::db::{DbConn, naive, utc};
+use crate::domain::case::Program;
 use crate::domain::policy::Action;
+use crate::domain::programs::{Funding, ProgramPeriod, check_periods, polyvalente};
 use crate::domain::text::PlainText;
 use crate::error::{AppError, AppResult};
 use crate::service::input::{PageQuery, text_filter};
@@ -24,6 +28,11 @@ pub struct Practice {
     /// The network (réseau) the practice belongs to, if any.
     pub network: Option<String>,
     pub region: String,
+    /// The programs it runs or ran, each over its period: a case's program must be one its
+    /// practice runs on the referral day.
+    pub programs: Vec<ProgramPeriod>,
+    /// It runs both microstructure strands (addictions, mental health) today.
+    pub polyvalente: bool,
     pub active: bool,
     /// Increases with every change; send it back in `If-Match` to update safely.
     pub version: i32,
@@ -32,18 +41,57 @@ pub struct Practice {
 }
 
 impl Practice {
-    fn from_row(row: PracticeRow) -> AppResult<Self> {
+    fn from_row(
+        row: PracticeRow,
+        programs: Vec<ProgramPeriod>,
+        today: NaiveDate,
+    ) -> AppResult<Self> {
         Ok(Self {
             id: stored_id(&row.id)?,
             name: row.name,
             network: row.network,
             region: row.region,
+            polyvalente: polyvalente(&programs, today),
+            programs,
             active: row.active,
             version: row.version,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         })
     }
+}
+
+/// The rows of a practice's periods, checked (422 naming `programs[i]`).
+fn program_rows(practice_id: &str, periods: &[ProgramPeriod]) -> AppResult<Vec<ProgramRow>> {
+    check_periods(periods)?;
+    Ok(periods
+        .iter()
+        .map(|p| ProgramRow {
+            practice_id: practice_id.to_owned(),
+            program: p.program,
+            starts_on: p.starts_on,
+            ends_on: p.ends_on,
+            funding: p.funding,
+        })
+        .collect())
+}
+
+/// Reads the practices' periods and makes each practice's answer.
+fn with_programs(
+    conn: &mut DbConn,
+    rows: Vec<PracticeRow>,
+    today: NaiveDate,
+) -> AppResult<Vec<Practice>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut periods = store::programs_of(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let (mine, rest) = periods.drain(..).partition(|p| p.practice_id == row.id);
+            periods = rest;
+            let mine: Vec<ProgramRow> = mine;
+            Practice::from_row(row, mine.iter().map(ProgramRow::period).collect(), today)
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -65,6 +113,10 @@ pub struct NewPractice {
     #[validate(custom(function = "crate::domain::text::plain"))]
     #[schema(inline)]
     pub region: PlainText<100>,
+    /// The programs it runs, each over its period. Left out: Sésame from today, under a
+    /// permanent scheme.
+    #[schema(max_items = 30)]
+    pub programs: Option<Vec<ProgramPeriod>>,
 }
 
 /// Fields to change; absent fields stay as they are.
@@ -82,6 +134,9 @@ pub struct PracticeUpdate {
     pub region: Option<PlainText<100>>,
     /// `false` deactivates the practice: its API clients can no longer get or use tokens.
     pub active: Option<bool>,
+    /// Replaces the practice's programs and their periods (its cases keep their program).
+    #[schema(max_items = 30)]
+    pub programs: Option<Vec<ProgramPeriod>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -107,9 +162,19 @@ impl VersionedRow for PracticeRow {
 /// Creates a practice (admins).
 pub async fn create(ctx: &Ctx, caller: Caller<'_>, input: NewPractice) -> AppResult<Practice> {
     caller.may(Action::ManagePractices)?;
-    let now = naive(ctx.now());
+    let (now, today) = (naive(ctx.now()), ctx.today());
+    let id = Uuid::now_v7().to_string();
+    let periods = input.programs.unwrap_or_else(|| {
+        vec![ProgramPeriod {
+            program: Program::Sesame,
+            starts_on: today,
+            ends_on: None,
+            funding: Funding::Permanent,
+        }]
+    });
+    let programs = program_rows(&id, &periods)?;
     let row = PracticeRow {
-        id: Uuid::now_v7().to_string(),
+        id,
         name: input.name.trimmed(),
         network: input.network.map(|n| n.trimmed()),
         region: input.region.trimmed(),
@@ -122,10 +187,11 @@ pub async fn create(ctx: &Ctx, caller: Caller<'_>, input: NewPractice) -> AppRes
         .db
         .transaction(move |conn| {
             store::insert(conn, &row)?;
+            store::replace_programs(conn, &row.id, &programs)?;
             Ok(row)
         })
         .await?;
-    Practice::from_row(row)
+    Practice::from_row(row, periods, today)
 }
 
 /// A page of the practices the caller may see (all of them for an admin), oldest first.
@@ -143,25 +209,36 @@ pub async fn list(
         after: page.after_id()?,
         limit: page.fetch_limit(),
     };
+    let today = ctx.today();
     let rows = ctx
         .db
-        .run(move |conn| Ok(store::list(conn, &scope, &filter)?))
+        .run(move |conn| {
+            let rows = store::list(conn, &scope, &filter)?;
+            with_programs(conn, rows, today)
+        })
         .await?;
-    let (items, next_cursor) = page.show(rows, |row| row.id.clone(), Practice::from_row)?;
+    let (items, next_cursor) = page.show(rows, |p| p.id.to_string(), Ok)?;
     Ok(PracticePage { items, next_cursor })
 }
 
 /// One practice the caller may see.
 pub async fn get(ctx: &Ctx, caller: Caller<'_>, id: Uuid) -> AppResult<Practice> {
     let scope = caller.may(Action::ReadPractices)?;
-    let id = id.to_string();
-    let row = ctx
-        .db
-        .run(move |conn| Ok(store::find(conn, &id)?))
-        .await?
-        .filter(|row| scope.covers(&row.id))
-        .ok_or_else(|| AppError::not_found("practice"))?;
-    Practice::from_row(row)
+    let (id, today) = (id.to_string(), ctx.today());
+    ctx.db
+        .run(move |conn| {
+            let row = store::find(conn, &id)?
+                .filter(|row| scope.covers(&row.id))
+                .ok_or_else(|| AppError::not_found("practice"))?;
+            one_with_programs(conn, row, today)
+        })
+        .await
+}
+
+fn one_with_programs(conn: &mut DbConn, row: PracticeRow, today: NaiveDate) -> AppResult<Practice> {
+    with_programs(conn, vec![row], today)?
+        .pop()
+        .ok_or_else(|| AppError::Internal("a practice read back as none".to_owned()))
 }
 
 /// Changes or deactivates a practice (admins), against the version the caller holds.
@@ -173,23 +250,30 @@ pub async fn update(
     expected: Option<i32>,
 ) -> AppResult<Practice> {
     caller.may(Action::ManagePractices)?;
-    let (id, now) = (id.to_string(), naive(ctx.now()));
+    let (id, now, today) = (id.to_string(), naive(ctx.now()), ctx.today());
+    let programs = input
+        .programs
+        .as_deref()
+        .map(|periods| program_rows(&id, periods))
+        .transpose()?;
     let changes = PracticeChanges {
         name: input.name.map(|v| v.trimmed()),
         network: input.network.map(|v| Some(v.trimmed())),
         region: input.region.map(|v| v.trimmed()),
         active: input.active,
     };
-    let row = ctx
-        .db
+    ctx.db
         .transaction(move |conn| {
-            versioned::change(conn, &id, expected, find, |conn, _| {
+            let row = versioned::change(conn, &id, expected, find, |conn, _| {
                 store::update(conn, &id, &changes, now)?;
+                if let Some(programs) = &programs {
+                    store::replace_programs(conn, &id, programs)?;
+                }
                 Ok(())
-            })
+            })?;
+            one_with_programs(conn, row, today)
         })
-        .await?;
-    Practice::from_row(row)
+        .await
 }
 
 fn find(conn: &mut DbConn, id: &str) -> AppResult<PracticeRow> {

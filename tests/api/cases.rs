@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use sesame::domain::pathway::Phase;
 
-use crate::common::{ClockNow, Resp, Team, TestApp, bearer, gad7, phq9};
+use crate::common::{ClockNow, Patient, Resp, Team, TestApp, bearer, gad7, phq9};
 
 fn kinds(timeline: &Resp) -> Vec<String> {
     timeline.body["entries"]
@@ -446,7 +446,7 @@ async fn sesame_eligibility_is_checked_at_referral() {
 }
 
 #[actix_web::test]
-async fn a_microstructure_referral_has_no_sesame_criteria() {
+async fn a_microstructure_takes_the_practices_adults_with_no_sesame_criteria() {
     let app = TestApp::new().await;
     let Team { gp, .. } = app.team().await;
     let minor = app
@@ -455,18 +455,157 @@ async fn a_microstructure_referral_has_no_sesame_criteria() {
         .born("2012-05-01")
         .sex("M")
         .await;
-    let body = json!({"patient_id": minor, "program": "microstructure",
-                      "indications": ["addiction"], "substances": ["cannabis"],
-                      "screening": {"phq2": [1, 0]}, "psychiatric_follow_up": true});
+    let adult = app.patient_of(&gp).await;
+    let body = |patient: &Patient| {
+        json!({"patient_id": patient, "program": "microstructure_addiction",
+               "indications": ["addiction"], "substances": ["cannabis", "synthetic_drugs"],
+               "screening": {"phq2": [1, 0]}, "psychiatric_follow_up": true})
+    };
     // Nothing to override: the field is refused rather than kept for nothing.
-    let mut overridden = body.clone();
+    let mut overridden = body(&adult);
     overridden["eligibility_override"] = json!("Suivi psychiatrique en cours.");
     let (field, _) = refusal(&app.post("/api/v1/cases", Some(&gp), overridden).await);
     assert_eq!(field, "eligibility_override");
-    // A minor, followed by a psychiatrist, with a negative PHQ-2: referred.
-    let referred = app.post("/api/v1/cases", Some(&gp), body).await;
+    // Adults of the practice only.
+    let (field, detail) = refusal(&app.post("/api/v1/cases", Some(&gp), body(&minor)).await);
+    assert_eq!(field, "patient_id");
+    assert_eq!(
+        detail,
+        "the microstructures take the adult patients of the practice (18+)"
+    );
+    // The strand treats addictions and precarity, not a depression alone.
+    let mut depression = body(&adult);
+    depression["indications"] = json!(["depression"]);
+    depression["substances"] = json!([]);
+    let (field, detail) = refusal(&app.post("/api/v1/cases", Some(&gp), depression).await);
+    assert_eq!(
+        (field.as_str(), detail.as_str()),
+        (
+            "indications",
+            "the microstructure_addiction program treats addiction or precarity"
+        )
+    );
+    // An adult followed by a psychiatrist, with a negative PHQ-2: referred.
+    let referred = app.post("/api/v1/cases", Some(&gp), body(&adult)).await;
     referred.assert_status(201);
-    assert_eq!(referred.body["program"], "microstructure");
+    assert_eq!(referred.body["program"], "microstructure_addiction");
+    assert_eq!(
+        referred.body["substances"],
+        json!(["cannabis", "synthetic_drugs"])
+    );
+}
+
+#[actix_web::test]
+async fn a_referral_is_into_a_program_its_practice_runs_that_day() {
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    // Left out, the programs are Sésame from today.
+    let plain = app
+        .post(
+            "/api/v1/practices",
+            Some(&admin),
+            json!({"name": "Cabinet Pasteur", "region": "Occitanie"}),
+        )
+        .await;
+    plain.assert_status(201);
+    let today = app.clock.now_at().date_naive().to_string();
+    assert_eq!(
+        plain.body["programs"],
+        json!([{"program": "sesame", "starts_on": today, "ends_on": null, "funding": "permanent"}])
+    );
+    assert_eq!(plain.body["polyvalente"], false);
+    // An addiction microstructure whose experiment ended, then under a permanent scheme; a
+    // mental-health strand whose experiment ended and was not renewed.
+    let practice = app
+        .practice_named("Cabinet Zola")
+        .with_programs(json!([
+            {"program": "microstructure_addiction", "starts_on": "2021-01-01", "ends_on": "2023-12-31", "funding": "equip_addict"},
+            {"program": "microstructure_addiction", "starts_on": "2024-01-01", "funding": "permanent"},
+            {"program": "microstructure_mental_health", "starts_on": "2021-06-01", "ends_on": "2024-01-31", "funding": "microstructures_sante_mentale"},
+        ]))
+        .await;
+    let read = app
+        .get(&format!("/api/v1/practices/{practice}"), &admin)
+        .await;
+    read.assert_status(200);
+    assert_eq!(read.body["programs"].as_array().map(Vec::len), Some(3));
+    assert_eq!(read.body["polyvalente"], false);
+    let gp = app.gp_of(&practice).await;
+    let patient = app.patient_of(&gp).await;
+    let referral = |program: &str, indications: Value| {
+        json!({"patient_id": patient, "program": program, "indications": indications,
+               "substances": [], "screening": {"phq9": [2, 2, 2, 2, 1, 1, 0, 0, 0]}})
+    };
+    for (program, indications) in [
+        ("sesame", json!(["depression"])),
+        ("microstructure_mental_health", json!(["anxiety"])),
+    ] {
+        let refused = app
+            .post("/api/v1/cases", Some(&gp), referral(program, indications))
+            .await;
+        let (field, detail) = refusal(&refused);
+        assert_eq!(field, "program");
+        assert_eq!(
+            detail,
+            format!(
+                "the practice does not run the {program} program on {today}; \
+                 it runs microstructure_addiction"
+            )
+        );
+    }
+    let referred = app
+        .post(
+            "/api/v1/cases",
+            Some(&gp),
+            referral("microstructure_addiction", json!(["precarity"])),
+        )
+        .await;
+    referred.assert_status(201);
+
+    // The admin renews the mental-health strand: the practice is polyvalente again.
+    let renewed = app
+        .patch(
+            &format!("/api/v1/practices/{practice}"),
+            &admin,
+            json!({"programs": [
+                {"program": "microstructure_addiction", "starts_on": "2024-01-01", "funding": "permanent"},
+                {"program": "microstructure_mental_health", "starts_on": "2024-09-01", "funding": "permanent"},
+            ]}),
+        )
+        .await;
+    renewed.assert_status(200);
+    assert_eq!(renewed.body["polyvalente"], true);
+    assert_eq!(renewed.body["version"], 2);
+
+    // Periods that break a rule, each named.
+    for (programs, field) in [
+        (
+            json!([{"program": "microstructure_addiction", "starts_on": "2021-01-01", "funding": "equip_addict"}]),
+            "programs[0].ends_on",
+        ),
+        (
+            json!([{"program": "sesame", "starts_on": "2021-01-01", "ends_on": "2022-01-01", "funding": "microstructures_sante_mentale"}]),
+            "programs[0].funding",
+        ),
+        (
+            json!([{"program": "sesame", "starts_on": "2021-01-01", "funding": "permanent"},
+                   {"program": "sesame", "starts_on": "2025-01-01", "funding": "other"}]),
+            "programs[1].starts_on",
+        ),
+    ] {
+        let refused = app
+            .patch(
+                &format!("/api/v1/practices/{practice}"),
+                &admin,
+                json!({ "programs": programs }),
+            )
+            .await;
+        assert_eq!(refusal(&refused).0, field, "{programs}");
+    }
+    let unchanged = app
+        .get(&format!("/api/v1/practices/{practice}"), &admin)
+        .await;
+    assert_eq!(unchanged.body["version"], 2);
 }
 
 #[actix_web::test]
@@ -502,7 +641,7 @@ async fn each_refusal_has_its_precise_problem() {
         .post(
             "/api/v1/cases",
             Some(&gp),
-            json!({"patient_id": patient, "program": "microstructure", "indications": ["addiction"], "screening": {"phq2": [1, 1]}}),
+            json!({"patient_id": patient, "program": "microstructure_addiction", "indications": ["addiction"], "screening": {"phq2": [1, 1]}}),
         )
         .await;
     addiction.assert_problem(422);

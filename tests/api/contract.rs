@@ -189,6 +189,7 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
     }
     let selects = select_all!(
         practices,
+        practice_programs,
         users,
         user_practices,
         api_clients,

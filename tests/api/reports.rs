@@ -105,7 +105,7 @@ async fn population() -> Population {
         refer(
             &gp_b,
             &patients[7],
-            json!({"program": "microstructure", "indications": ["addiction"],
+            json!({"program": "microstructure_addiction", "indications": ["addiction"],
                    "substances": ["alcohol"], "screening": {"phq2": [1, 1]}}),
         )
         .await,
@@ -443,7 +443,7 @@ async fn the_fixture_population_gives_the_hand_counted_figures() {
     // The program filter: the microstructure alone is Q1.
     let micro = app
         .get(
-            &format!("/api/v1/reports/program?{PERIOD}&program=microstructure"),
+            &format!("/api/v1/reports/program?{PERIOD}&program=microstructure_addiction"),
             &f.admin,
         )
         .await;

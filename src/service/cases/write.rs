@@ -2,7 +2,7 @@
 //! and phase moves. A closed case refuses them all (409); the version the caller holds guards
 //! against lost updates (412); a key makes a retried write safe.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,14 +19,15 @@ use crate::config::Settings;
 use crate::db::audit::Outcome;
 use crate::db::cases::{self as store, CaseRow, ContactRow, items_text, refresh_derived};
 use crate::db::locks::{Versioned, lock_for_update};
+use crate::db::practices::{self, ProgramRow};
 use crate::db::{DbConn, accounts, naive, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{
     ContactMode, ContactOutcome, Declared, EventKind, Indication, Program, Substance,
     check_consent, check_contact, check_eligibility, check_indications, check_no_open_case,
-    check_occurred_at, check_screening, contact_detail, join_set, last_completed_contact,
-    nurse_after_assessment, reassignment_detail, referral_detail, referring_gp, review_detail,
-    update_actions,
+    check_occurred_at, check_program_indications, check_screening, contact_detail, join_set,
+    last_completed_contact, nurse_after_assessment, reassignment_detail, referral_detail,
+    referring_gp, review_detail, update_actions,
 };
 use crate::domain::instruments::{Instrument, Score};
 use crate::domain::pathway::{
@@ -34,6 +35,7 @@ use crate::domain::pathway::{
     transition as moved,
 };
 use crate::domain::policy::{Action, Actor, Scope};
+use crate::domain::programs::check_runs;
 use crate::domain::text::{FreeText, described};
 use crate::error::{AppError, AppResult};
 use crate::service::idempotency::{Done, Key, once};
@@ -44,6 +46,9 @@ use crate::service::{Caller, Ctx};
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     pub patient_id: Uuid,
+    /// One the patient's practice runs on the referral day (its `programs`); Sésame treats
+    /// depression or anxiety, the addiction strand addictions or precarity, the mental-health
+    /// strand psychic troubles. Every program takes adults only.
     pub program: Program,
     #[schema(min_items = 1)]
     pub indications: Vec<Indication>,
@@ -177,6 +182,7 @@ pub async fn refer(
 ) -> AppResult<Done<Case>> {
     let (actor, scope) = clinician(caller, Action::Refer)?;
     check_indications(&input.indications, &input.substances)?;
+    check_program_indications(input.program, &input.indications)?;
     let screening = score_answers(
         "screening",
         &[
@@ -186,7 +192,7 @@ pub async fn refer(
         ],
     )?;
     check_screening(&screening)?;
-    let now = ctx.now();
+    let (now, today) = (ctx.now(), ctx.today());
     let given_gp = input.referring_gp_id.map(|id| id.to_string());
     let gp = referring_gp(actor.role == Some(Role::Gp), &actor.id, given_gp.as_deref())?;
     let (settings, actor) = (ctx.settings.clone(), actor.clone());
@@ -199,6 +205,7 @@ pub async fn refer(
                     gp,
                     screening,
                     now,
+                    today,
                 };
                 referral.open_case(conn, &settings, input)
             })
@@ -213,6 +220,8 @@ struct Referral<'a> {
     gp: String,
     screening: Vec<Score>,
     now: DateTime<Utc>,
+    /// The referral's day in the program's time zone.
+    today: NaiveDate,
 }
 
 impl Referral<'_> {
@@ -237,12 +246,10 @@ impl Referral<'_> {
             screening: &self.screening,
             overridden: eligibility_override.is_some(),
         };
-        check_eligibility(
-            input.program,
-            patient.birth_date,
-            now.date_naive(),
-            &declared,
-        )?;
+        check_eligibility(input.program, patient.birth_date, self.today, &declared)?;
+        let periods = practices::programs_of(conn, std::slice::from_ref(&patient.practice_id))?;
+        let periods: Vec<_> = periods.iter().map(ProgramRow::period).collect();
+        check_runs(&periods, input.program, self.today)?;
         check_no_open_case(store::open_case_of(conn, &patient_id)?.as_deref())?;
         let practice = patient.practice_id;
         let nurse_id = input.nurse_id.map(|id| id.to_string());

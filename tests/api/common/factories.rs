@@ -299,18 +299,38 @@ pub struct Practice {
 
 impl TestApp {
     /// A practice, "Cabinet Voltaire" of the network "Réseau Est" in the region "Grand Est", made
-    /// by the administrator.
+    /// by the administrator; it runs every program since 2020 (`running` says which).
     pub fn practice(&self) -> Making<'_, Practice> {
         self.practice_named("Cabinet Voltaire")
     }
 
     pub fn practice_named(&self, name: &str) -> Making<'_, Practice> {
         let body = json!({"name": name, "network": "Réseau Est", "region": "Grand Est"});
-        Making::post(self, None, "/api/v1/practices".into(), body)
+        Making::post(self, None, "/api/v1/practices".into(), body).running(&[
+            "sesame",
+            "microstructure_addiction",
+            "microstructure_mental_health",
+        ])
     }
 }
 
 impl Making<'_, Practice> {
+    /// Runs these programs since 2020-01-01, under a permanent scheme.
+    pub fn running(self, programs: &[&str]) -> Self {
+        let periods: Vec<Value> = programs
+            .iter()
+            .map(|program| {
+                json!({"program": program, "starts_on": "2020-01-01", "funding": "permanent"})
+            })
+            .collect();
+        self.with("programs", periods)
+    }
+
+    /// Runs exactly these periods.
+    pub fn with_programs(self, periods: Value) -> Self {
+        self.with("programs", periods)
+    }
+
     pub fn without_network(mut self) -> Self {
         self.body.as_object_mut().expect("body").remove("network");
         self

@@ -1,0 +1,2 @@
+DROP TABLE practice_programs;
+UPDATE cases SET program = 'microstructure' WHERE program <> 'sesame';
