@@ -372,13 +372,19 @@ mod tests {
             ("long", standing(&[LongEpisode], 0, Some("2026-11-26"))),
             ("review", standing(&[NeedsReview], 0, Some("2026-12-10"))),
             ("overdue_2", standing(&[], 2, Some("2026-11-21"))),
-            ("review_too", standing(&[NeedsReview], 0, Some("2026-12-01"))),
+            (
+                "review_too",
+                standing(&[NeedsReview], 0, Some("2026-12-01")),
+            ),
             (
                 "alert",
                 standing(&[SafetyAlert, NeedsReview], 0, Some("2026-12-05")),
             ),
             ("overdue_9", standing(&[], 9, Some("2026-11-14"))),
-            ("same_review", standing(&[NeedsReview], 0, Some("2026-12-10"))),
+            (
+                "same_review",
+                standing(&[NeedsReview], 0, Some("2026-12-10")),
+            ),
         ];
         let shown: Vec<&str> = agenda(cases, |(_, s)| s.clone())
             .into_iter()
@@ -401,11 +407,20 @@ mod tests {
     #[test]
     fn the_month_before() {
         let month = previous_month(day("2026-12-01"));
-        assert_eq!((month.from, month.to), (day("2026-11-01"), day("2026-11-30")));
+        assert_eq!(
+            (month.from, month.to),
+            (day("2026-11-01"), day("2026-11-30"))
+        );
         let month = previous_month(day("2026-03-15"));
-        assert_eq!((month.from, month.to), (day("2026-02-01"), day("2026-02-28")));
+        assert_eq!(
+            (month.from, month.to),
+            (day("2026-02-01"), day("2026-02-28"))
+        );
         let month = previous_month(day("2027-01-31"));
-        assert_eq!((month.from, month.to), (day("2026-12-01"), day("2026-12-31")));
+        assert_eq!(
+            (month.from, month.to),
+            (day("2026-12-01"), day("2026-12-31"))
+        );
     }
 
     #[test]

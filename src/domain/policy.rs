@@ -264,12 +264,12 @@ mod tests {
             (Some(Role::SocialWorker), "OOO"),
             (None, "-OO"),
         ];
-        assert_eq!(
-            actions.len() + meeting_actions.len(),
-            Action::ALL.len()
+        assert_eq!(actions.len() + meeting_actions.len(), Action::ALL.len());
+        let rows = (table.iter().map(|&(role, row)| (role, &actions[..], row))).chain(
+            meeting_table
+                .iter()
+                .map(|&(role, row)| (role, &meeting_actions[..], row)),
         );
-        let rows = (table.iter().map(|&(role, row)| (role, &actions[..], row)))
-            .chain(meeting_table.iter().map(|&(role, row)| (role, &meeting_actions[..], row)));
         for (role, actions, row) in rows {
             assert_eq!(row.len(), actions.len());
             for (&action, cell) in actions.iter().zip(row.chars()) {
