@@ -158,8 +158,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "{day}: {} nurse digests, {} psychiatrist digests and {} patient reminders written",
-                report.nurse_digests, report.expert_digests, report.patient_reminders
+                "{day}: {} nurse digests, {} psychiatrist digests, {} patient reminders and {} \
+                 coordinator digests written",
+                report.nurse_digests,
+                report.expert_digests,
+                report.patient_reminders,
+                report.coordinator_digests
             );
             Ok(())
         }

@@ -372,7 +372,7 @@ pub fn save(conn: &mut DbConn, row: &CaseRow, expected_version: i32) -> QueryRes
     Ok(changed == 1)
 }
 
-type NotImproving = dsl::And<
+pub(crate) type NotImproving = dsl::And<
     dsl::And<dsl::Eq<cases::phase, Phase>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
     dsl::Eq<cases::responded, bool>,
 >;
@@ -380,7 +380,7 @@ type NotImproving = dsl::And<
 /// `domain::pathway::derive`'s "not improving", asked of the stored columns: active, assessed at
 /// or before the cutoff (`Cutoffs::not_improving_assessed_by`), no response (`responded` is
 /// derived on every write).
-fn not_improving(assessed_by: NaiveDateTime) -> NotImproving {
+pub(crate) fn not_improving(assessed_by: NaiveDateTime) -> NotImproving {
     cases::phase
         .eq(Phase::Active)
         .and(cases::assessed_at.le(assessed_by))

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod cases;
 pub mod idempotency;
 pub mod locks;
+pub mod meetings;
 pub mod outbox;
 pub mod patients;
 pub mod practices;

@@ -282,11 +282,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        practice_id -> Text,
+        held_on -> Date,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    meeting_participants (meeting_id, user_id) {
+        meeting_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    meeting_decisions (id) {
+        id -> Text,
+        meeting_id -> Text,
+        position -> Integer,
+        case_id -> Text,
+        patient_id -> Text,
+        note -> Text,
+        clear_review -> Bool,
+        planned_phase -> Nullable<Text>,
+        planned_exit_reason -> Nullable<Text>,
+        tele_expertise_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(patients -> practices (practice_id));
 diesel::joinable!(cases -> patients (patient_id));
 diesel::joinable!(scores -> cases (case_id));
 diesel::joinable!(contacts -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(meeting_participants -> meetings (meeting_id));
+diesel::joinable!(meeting_decisions -> meetings (meeting_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     practices,
@@ -306,4 +341,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     outbox,
     tele_expertise_requests,
+    meetings,
+    meeting_participants,
+    meeting_decisions,
 );

@@ -90,6 +90,8 @@ vocabulary!(
         Review => "review",
         /// A tele-expertise request asked, accepted, declined, answered or cancelled.
         TeleExpertise => "tele_expertise",
+        /// The care team discussed the case at a meeting (its decision as the note).
+        Meeting => "meeting",
     }
 );
 

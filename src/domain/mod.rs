@@ -41,6 +41,7 @@ pub mod credentials;
 pub mod epices;
 pub mod indicators;
 pub mod instruments;
+pub mod meeting;
 pub mod outbox;
 pub mod pathway;
 pub mod patient;

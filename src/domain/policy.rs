@@ -64,10 +64,16 @@ pub enum Action {
     ReadReports,
     /// Export pseudonymised case rows for research.
     ExportResearch,
+    /// Record a practice's case review meeting, and read the agenda proposed for the next one.
+    HoldMeetings,
+    /// Read a practice's meetings: when, who took part, how many cases were discussed.
+    ReadMeetings,
+    /// Read what a meeting decided, case by case (the cases, the notes, the plans).
+    ReadMeetingDecisions,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadPractices,
         Action::ManagePractices,
         Action::ReadUsers,
@@ -88,6 +94,9 @@ impl Action {
         Action::AnswerTeleExpertise,
         Action::ReadReports,
         Action::ExportResearch,
+        Action::HoldMeetings,
+        Action::ReadMeetings,
+        Action::ReadMeetingDecisions,
     ];
 }
 
@@ -169,6 +178,21 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
         // Aggregates and pseudonymised rows: the program's coordination, not the care team.
         ReadReports | ExportResearch if admin => Ok(Scope::All),
         ReadReports | ExportResearch => one_of(&[Some(Role::Coordinator)]),
+        // The team meeting is the care team's; its software reads what was decided, as it reads
+        // the cases. Coordination sees that a team met (when, who, how many cases), not what it
+        // said about whom.
+        HoldMeetings => one_of(&CLINICIANS),
+        ReadMeetingDecisions => {
+            let mut readers = CLINICIANS.to_vec();
+            readers.push(API_CLIENT);
+            one_of(&readers)
+        }
+        ReadMeetings if admin => Ok(Scope::All),
+        ReadMeetings => {
+            let mut readers = CLINICIANS.to_vec();
+            readers.extend([API_CLIENT, Some(Role::Coordinator)]);
+            one_of(&readers)
+        }
     }
 }
 
@@ -227,10 +251,28 @@ mod tests {
             (Some(Role::SocialWorker), "O----O--O-----------"),
             (None, "O----OOOO-----------"),
         ];
-        assert_eq!(actions.len(), Action::ALL.len());
-        for (role, row) in table {
+        // The case review meeting: holding it (and its agenda), reading that it took place,
+        // reading what it decided; columns in the order of `meeting_actions`.
+        let meeting_actions = [HoldMeetings, ReadMeetings, ReadMeetingDecisions];
+        let meeting_table: [(Option<Role>, &str); 8] = [
+            (Some(Role::Admin), "-A-"),
+            (Some(Role::Coordinator), "-O-"),
+            (Some(Role::Gp), "OOO"),
+            (Some(Role::Nurse), "OOO"),
+            (Some(Role::Psychiatrist), "OOO"),
+            (Some(Role::Psychologist), "OOO"),
+            (Some(Role::SocialWorker), "OOO"),
+            (None, "-OO"),
+        ];
+        assert_eq!(actions.len() + meeting_actions.len(), Action::ALL.len());
+        let rows = (table.iter().map(|&(role, row)| (role, &actions[..], row))).chain(
+            meeting_table
+                .iter()
+                .map(|&(role, row)| (role, &meeting_actions[..], row)),
+        );
+        for (role, actions, row) in rows {
             assert_eq!(row.len(), actions.len());
-            for (action, cell) in actions.into_iter().zip(row.chars()) {
+            for (&action, cell) in actions.iter().zip(row.chars()) {
                 let want = match cell {
                     'A' => Ok(Scope::All),
                     'O' => Ok(Scope::Practices(vec!["p1".into()])),

@@ -39,6 +39,13 @@ pub enum Notice {
         due_soon: usize,
         overdue: usize,
     },
+    /// To a coordinator: the names of their practices that recorded no case review meeting in
+    /// the month starting on `month` (organisation only: nothing about a patient or a case).
+    CoordinatorDigest {
+        day: NaiveDate,
+        month: NaiveDate,
+        practices: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +92,7 @@ impl Notice {
             Notice::OpinionRequested { .. } => "opinion_requested",
             Notice::OpinionUpdate { .. } => "opinion_update",
             Notice::ExpertDigest { .. } => "expert_digest",
+            Notice::CoordinatorDigest { .. } => "coordinator_digest",
         }
     }
 }
@@ -154,29 +162,40 @@ fn compose(
     }
 }
 
+const FRENCH_MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// `novembre 2026`.
+fn french_month(day: NaiveDate) -> String {
+    format!("{} {}", FRENCH_MONTHS[day.month0() as usize], day.year())
+}
+
+/// `November 2026`.
+fn english_month(day: NaiveDate) -> String {
+    day.format("%B %Y").to_string()
+}
+
 fn french_day(day: NaiveDate) -> String {
     const DAYS: [&str; 7] = [
         "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-    ];
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
     ];
     format!(
         "{} {} {} {}",
         DAYS[day.weekday().num_days_from_monday() as usize],
         day.day(),
-        MONTHS[day.month0() as usize],
+        FRENCH_MONTHS[day.month0() as usize],
         day.year()
     )
 }
@@ -427,6 +446,35 @@ pub fn render(notice: &Notice, locale: Locale, public_url: &str, zone: Tz) -> Re
                 ),
             }
         }
+        Notice::CoordinatorDigest {
+            day,
+            month,
+            practices,
+        } => {
+            let link = format!("{base}/practices");
+            let (subject, intro, outro) = match locale {
+                Locale::Fr => (
+                    format!("Sésame : réunions d'équipe du {}", french_day(*day)),
+                    format!(
+                        "Aucune réunion de synthèse n'a été enregistrée en {} pour :",
+                        french_month(*month)
+                    ),
+                    "Une réunion se saisit dans Sésame, sur la page de la structure.",
+                ),
+                Locale::En => (
+                    format!("Sésame: team meetings, {}", english_day(*day)),
+                    format!(
+                        "No case review meeting was recorded in {} for:",
+                        english_month(*month)
+                    ),
+                    "A meeting is recorded in Sésame, on the practice's page.",
+                ),
+            };
+            let mut lines = vec![intro];
+            lines.extend(practices.iter().map(|name| format!("- {name}")));
+            lines.push(outro.to_owned());
+            compose(subject, lines, link, open, sign)
+        }
         Notice::PatientReminder { at } => {
             let local = at.with_timezone(&zone);
             let link = format!("{base}/");
@@ -512,7 +560,49 @@ mod tests {
             Notice::CaseClosed {
                 case_id: "0190a7c2-0000-7000-8000-000000000001".to_owned(),
             },
+            Notice::CoordinatorDigest {
+                day,
+                month: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                practices: vec!["Cabinet Voltaire".to_owned(), "MSP <des> Lilas".to_owned()],
+            },
         ]
+    }
+
+    #[test]
+    fn a_coordinator_reads_which_practices_did_not_meet_and_nothing_else() {
+        let notice = every_notice().pop().unwrap();
+        assert_eq!(notice.kind(), "coordinator_digest");
+        let zone = chrono_tz::Europe::Paris;
+        let fr = render(&notice, Locale::Fr, "https://s.example.fr", zone);
+        assert_eq!(
+            fr.subject,
+            "Sésame : réunions d'équipe du mardi 24 novembre 2026"
+        );
+        assert!(
+            fr.text.starts_with(
+                "Aucune réunion de synthèse n'a été enregistrée en octobre 2026 pour :\n\
+                 - Cabinet Voltaire\n- MSP <des> Lilas\n"
+            ),
+            "{}",
+            fr.text
+        );
+        assert!(fr.text.contains("https://s.example.fr/practices"));
+        assert!(
+            fr.html.contains("<p>- MSP &lt;des&gt; Lilas</p>"),
+            "{}",
+            fr.html
+        );
+        let en = render(&notice, Locale::En, "https://s.example.fr", zone);
+        assert_eq!(
+            en.subject,
+            "Sésame: team meetings, Tuesday 24 November 2026"
+        );
+        assert!(
+            en.text
+                .starts_with("No case review meeting was recorded in October 2026 for:\n"),
+            "{}",
+            en.text
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod meetings;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;
@@ -62,6 +63,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(practices::get))
                     .route(patch().to(practices::update)),
             )
+            .service(
+                resource("/practices/{id}/meetings", &[Method::GET, Method::POST])
+                    .route(get().to(meetings::list))
+                    .route(post().to(meetings::create)),
+            )
+            .service(
+                resource("/practices/{id}/meetings/agenda", &[Method::GET])
+                    .route(get().to(meetings::agenda)),
+            )
+            .service(resource("/meetings/{id}", &[Method::GET]).route(get().to(meetings::get)))
             .service(
                 resource("/users", &[Method::GET, Method::POST])
                     .route(get().to(users::list))

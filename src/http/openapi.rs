@@ -14,8 +14,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
-    api_clients, audit_log, auth, cases, exports, ops, outbox, patients, practices, reports,
-    tele_expertise, users,
+    api_clients, audit_log, auth, cases, exports, meetings, ops, outbox, patients, practices,
+    reports, tele_expertise, users,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,7 @@ use super::{
         tele_expertise::accept, tele_expertise::decline, tele_expertise::answer, tele_expertise::cancel,
         outbox::list, outbox::retry,
         reports::program, exports::research,
+        meetings::create, meetings::list, meetings::agenda, meetings::get,
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses itself).
     components(schemas(crate::error::Problem, crate::error::FieldError, tele_expertise::Side)),
@@ -56,6 +57,7 @@ use super::{
         (name = "patients", description = "Patients of the caller's practices (every access audited)"),
         (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist (every access audited)"),
         (name = "tele-expertise", description = "Questions to the referring psychiatrist about a case (every access audited)"),
+        (name = "meetings", description = "Case review meetings of a practice's care team (réunion de synthèse, caseload review): when, who, what was decided per case, the agenda proposed for the next one. What was decided and the agenda are the care team's (and its software's, for what was decided); coordinators and admins see that a team met. Every access to a case audited"),
         (name = "outbox", description = "The outgoing email queue (admins)"),
         (name = "audit", description = "Who read or wrote which patient's data"),
         (name = "reports", description = "Program indicators and the pseudonymised research export (admins, coordinators)"),

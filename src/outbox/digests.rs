@@ -1,5 +1,6 @@
 //! The daily run (PATHWAY.md §5): each nurse's digest of overdue contacts, contacts due within two
-//! days and assessments waiting; a neutral reminder to patients the day before a planned contact.
+//! days and assessments waiting; a neutral reminder to patients the day before a planned contact;
+//! each coordinator's list of their practices that held no case review meeting the month before.
 //! Nothing to say, no email. Every message's key names its day, so running the day twice (two
 //! instances, a restart, cron and the server) writes nothing twice.
 
@@ -12,8 +13,9 @@ use super::notices::{Recipient, enqueue};
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::db::cases::OpenCaseDue;
-use crate::db::{DbConn, accounts, cases, naive, utc};
+use crate::db::{DbConn, accounts, cases, meetings, naive, utc};
 use crate::domain::account::{Locale, Role};
+use crate::domain::meeting::{PracticeStanding, previous_month, without_meeting};
 use crate::domain::pathway::Phase;
 use crate::email::content::Notice;
 use crate::error::AppResult;
@@ -24,6 +26,7 @@ pub struct DayReport {
     pub nurse_digests: usize,
     pub expert_digests: usize,
     pub patient_reminders: usize,
+    pub coordinator_digests: usize,
 }
 
 /// A nurse's counts for `day` over the open cases: (overdue, due within 2 days, assessments
@@ -161,7 +164,64 @@ pub fn run_day(
         let key = format!("reminder:patient:{case}:{}", day + Duration::days(1));
         report.patient_reminders += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
     }
+
+    report.coordinator_digests = coordinator_digests(conn, settings, day, now)?;
     Ok(report)
+}
+
+/// Each active coordinator's digest of `day`: the names of their practices that should have held
+/// a case review meeting in the previous calendar month and did not
+/// (`domain::meeting::without_meeting`); none when every one did. Returns how many were written.
+fn coordinator_digests(
+    conn: &mut DbConn,
+    settings: &Settings,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let month = previous_month(day);
+    let practices = meetings::practices_standing(conn)?;
+    let standing: Vec<PracticeStanding<'_>> = practices
+        .iter()
+        .map(|(id, _, active, created_at)| PracticeStanding {
+            id,
+            active: *active,
+            created_at: utc(*created_at),
+        })
+        .collect();
+    let held = meetings::held_between(conn, month.from, month.to)?;
+    let silent = without_meeting(&month, settings.timezone, &standing, &held);
+    if silent.is_empty() {
+        return Ok(0);
+    }
+    let names: HashMap<&str, &str> = practices
+        .iter()
+        .map(|(id, name, _, _)| (id.as_str(), name.as_str()))
+        .collect();
+    let mut written = 0;
+    for person in accounts::active_with_role(conn, Role::Coordinator)? {
+        let mut theirs: Vec<String> = silent
+            .iter()
+            .filter(|id| person.practice_ids.iter().any(|p| p == *id))
+            .filter_map(|id| names.get(id).map(|name| (*name).to_owned()))
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        theirs.sort();
+        let notice = Notice::CoordinatorDigest {
+            day,
+            month: month.from,
+            practices: theirs,
+        };
+        let to = Recipient {
+            email: person.email,
+            user_id: Some(person.id.clone()),
+            locale: person.locale,
+        };
+        let key = format!("digest:coordinator:{}:{day}", person.id);
+        written += usize::from(enqueue(conn, settings, key, &notice, &to, now)?);
+    }
+    Ok(written)
 }
 
 /// Runs the day in one transaction.
@@ -192,6 +252,7 @@ pub fn spawn_scheduler(state: AppState) {
             nurse_digests = report.nurse_digests,
             expert_digests = report.expert_digests,
             patient_reminders = report.patient_reminders,
+            coordinator_digests = report.coordinator_digests,
             "daily digests and reminders written"
         );
         Ok::<_, crate::error::AppError>(CHECK_EVERY)

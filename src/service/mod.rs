@@ -10,6 +10,7 @@ pub mod cases;
 pub mod exports;
 pub mod idempotency;
 pub mod input;
+pub mod meetings;
 pub mod outbox;
 pub mod patients;
 pub mod practices;

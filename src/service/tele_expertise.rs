@@ -204,21 +204,43 @@ pub async fn create(
     ctx.db
         .transaction(move |conn| {
             idempotency::once(conn, &actor.id, key.as_ref(), true, naive(now), |conn| {
-                ask(conn, &settings, &actor, &scope, case_id, &input, now)
+                let question = Question {
+                    expert_id: input.expert_id,
+                    question: input.question.trimmed(),
+                    urgency: input.urgency,
+                    consent_at: now,
+                    attached_score_ids: &input.attached_score_ids,
+                };
+                ask(conn, &settings, &actor, &scope, case_id, &question, now)
             })
         })
         .await
 }
 
-/// The checks of `create` that need the case, then the request, its timeline entry, the expert's
-/// email and the audit row.
-fn ask(
+/// A question as an operation asks it: `create` (the consent recorded as the request is made), or
+/// a case review meeting (`service::meetings`, the consent recorded when the patient gave it).
+pub(crate) struct Question<'a> {
+    pub expert_id: Uuid,
+    /// Trimmed.
+    pub question: String,
+    pub urgency: Urgency,
+    /// When the patient was informed and agreed.
+    pub consent_at: DateTime<Utc>,
+    pub attached_score_ids: &'a [Uuid],
+}
+
+/// Asks a question about the case `case_id` inside the caller's transaction, for a caller whose
+/// role may ask (`Action::RequestTeleExpertise`, giving `scope`): the checks that need the case
+/// (404 out of scope, 403 for a nurse who does not hold it, 409 when closed, 422 for an expert who
+/// does not cover its practice or a score not of the case), then the request, its timeline entry,
+/// the expert's email and the audit row.
+pub(crate) fn ask(
     conn: &mut DbConn,
     settings: &Settings,
     actor: &Actor,
     scope: &Scope,
     case_id: Uuid,
-    input: &NewTeleExpertise,
+    input: &Question<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<TeleExpertiseRequest> {
     let action = "tele_expertise.create";
@@ -253,9 +275,9 @@ fn ask(
         practice_id: case.practice_id,
         requester_id: actor.id.clone(),
         expert_id: expert,
-        question: input.question.trimmed(),
+        question: input.question.clone(),
         urgency: input.urgency,
-        patient_consent_at: naive(now),
+        patient_consent_at: naive(input.consent_at),
         attached_score_ids: attached.join(","),
         status: Status::Requested,
         due_at: naive(due_at(now, input.urgency, &settings.tele_expertise)),

@@ -204,7 +204,10 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         case_events,
         idempotency_keys,
         outbox,
-        tele_expertise_requests
+        tele_expertise_requests,
+        meetings,
+        meeting_participants,
+        meeting_decisions
     );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();

@@ -10,6 +10,7 @@ mod demo;
 mod email;
 mod errors;
 mod matrix;
+mod meetings;
 mod organisation;
 mod outbox_faults;
 mod patients;

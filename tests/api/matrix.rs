@@ -156,6 +156,39 @@ async fn call(
             ),
             None,
         ),
+        "POST /practices/{id}/meetings" => (
+            "POST",
+            format!("/api/v1/practices/{}/meetings", team.practice),
+            Some(
+                json!({"held_on": "2026-11-23", "participants": [team.gp.id],
+                "decisions": [{"case_id": case.id, "note": "Poursuivre."}]}),
+            ),
+        ),
+        "GET /practices/{id}/meetings" => (
+            "GET",
+            format!("/api/v1/practices/{}/meetings", team.practice),
+            None,
+        ),
+        "GET /practices/{id}/meetings/agenda" => (
+            "GET",
+            format!("/api/v1/practices/{}/meetings/agenda", team.practice),
+            None,
+        ),
+        "GET /meetings/{id}" => {
+            let url = format!("/api/v1/practices/{}/meetings", team.practice);
+            let body = json!({"held_on": "2026-11-23", "participants": [team.nurse.id],
+                "decisions": [{"case_id": case.id, "note": "Poursuivre."}]});
+            let made = app.post(&url, Some(&team.gp), body).await;
+            made.assert_status(201);
+            (
+                "GET",
+                format!(
+                    "/api/v1/meetings/{}",
+                    made.body["id"].as_str().unwrap_or_default()
+                ),
+                None,
+            )
+        }
         other => panic!("unknown endpoint {other}"),
     };
     let req = match method {
@@ -254,6 +287,24 @@ const MATRIX: &[(&str, [u16; 8])] = &[
         "GET /exports/research",
         [200, 200, 403, 403, 403, 403, 403, 403],
     ),
+    // The case review meeting: the care team holds it and reads its agenda; coordinators and
+    // admins read that it took place (without what it decided), the software reads it all.
+    (
+        "POST /practices/{id}/meetings",
+        [403, 403, 201, 201, 201, 201, 201, 403],
+    ),
+    (
+        "GET /practices/{id}/meetings",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET /practices/{id}/meetings/agenda",
+        [403, 403, 200, 200, 200, 200, 200, 403],
+    ),
+    (
+        "GET /meetings/{id}",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
 ];
 
 #[actix_web::test]
@@ -315,8 +366,11 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 // practice's object is not found before that question arises.
                 (403, "POST /tele-expertise/{id}/cancel") if *role == "nurse" => 404,
                 (403, _) => 403,
-                // An admin's reports reach every practice.
+                // An admin's reports reach every practice, and so does their view of meetings.
                 (_, "GET /reports/program" | "GET /exports/research") if *role == "admin" => 200,
+                (_, "GET /practices/{id}/meetings" | "GET /meetings/{id}") if *role == "admin" => {
+                    200
+                }
                 // Lists filtered on another practice answer, and show nothing.
                 (_, "GET /patients" | "GET /cases") => 200,
                 // A new patient cannot be put in a practice one does not work in.
@@ -326,7 +380,9 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
             if got != expected {
                 failures.push(format!("{role} {endpoint} other: {got} {}", other.text));
             } else if expected == 200
-                && (endpoint.starts_with("GET /reports") || endpoint.starts_with("GET /exports"))
+                && (endpoint.starts_with("GET /reports")
+                    || endpoint.starts_with("GET /exports")
+                    || endpoint.contains("meetings"))
             {
                 // The admin's view of the other practice; nothing to compare with an empty list.
             } else if expected == 200 {
@@ -346,6 +402,10 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                     || endpoint.starts_with("POST /tele-expertise/")
                 {
                     "tele-expertise request not found"
+                } else if endpoint.contains("/practices/") {
+                    "practice not found"
+                } else if endpoint.starts_with("GET /meetings/") {
+                    "meeting not found"
                 } else {
                     "case not found"
                 };

@@ -410,7 +410,7 @@ pub fn ensure_open(row: &CaseRow) -> AppResult<()> {
 }
 
 /// Writes the audit row of a read or write of one case (or of its refusal).
-fn audit_case(
+pub(crate) fn audit_case(
     conn: &mut DbConn,
     actor: &Actor,
     action: &str,

@@ -213,9 +213,10 @@ pub struct TimelineEntry {
     pub from_phase: Option<Phase>,
     pub to_phase: Option<Phase>,
     pub exit_reason: Option<ExitReason>,
-    /// Detail as `key=value`: the contact's outcome, who was assigned, the review flag, or on a
-    /// referral the GP's reason to refer outside the Sésame criteria (`eligibility_override=…`,
-    /// their own words).
+    /// Detail as `key=value`: the contact's outcome, who was assigned, the review flag, what a
+    /// case review meeting decided (`meeting=<id> clear_review=… planned=<phase>
+    /// tele_expertise=<request>`), or on a referral the GP's reason to refer outside the Sésame
+    /// criteria (`eligibility_override=…`, their own words).
     pub detail: Option<String>,
     /// Why, in the words of the person who did it.
     pub note: Option<String>,

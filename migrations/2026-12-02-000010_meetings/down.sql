@@ -1,0 +1,3 @@
+DROP TABLE meeting_decisions;
+DROP TABLE meeting_participants;
+DROP TABLE meetings;
