@@ -407,6 +407,12 @@ impl Settings {
             "days from 1 to 3650"
         );
         parse_into!(
+            s.cadences.consultation_days,
+            "SESAME_CONSULTATION_DAYS",
+            days,
+            "days from 1 to 3650"
+        );
+        parse_into!(
             s.cadences.not_improving_weeks,
             "SESAME_NOT_IMPROVING_WEEKS",
             |v: &str| v.parse::<i64>().ok().filter(|n| (1..=520).contains(n)),

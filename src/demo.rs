@@ -802,6 +802,9 @@ fn push_contact(
         next_planned_at: None,
         author_id: nurse.to_owned(),
         created_at: naive(at),
+        kind: None,
+        substance_use: None,
+        epices: None,
     });
     let mut e = event(g, case_id, EventKind::Contact, nurse, at);
     e.contact_id = Some(contact_id);

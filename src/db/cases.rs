@@ -6,8 +6,10 @@ use diesel::prelude::*;
 
 use super::schema::{case_events, cases, contacts, patients, scores};
 use super::{DbConn, naive, utc};
+use crate::domain::account::Role;
 use crate::domain::case::{ContactMode, ContactOutcome, EventKind, Program};
 use crate::domain::instruments::{Band, Instrument, Score, score};
+use crate::domain::microstructure::ConsultationKind;
 use crate::domain::pathway::{Cadences, CaseFacts, ExitReason, Phase, PhaseChange, derive};
 use crate::domain::patient::ConsentStatus;
 use crate::domain::policy::Scope;
@@ -54,6 +56,19 @@ pub struct CaseRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The microstructure team following the case.
+    pub psychologist_id: Option<String>,
+    pub social_worker_id: Option<String>,
+    /// The last completed psychological and social consultations (each discipline's due date).
+    pub last_psychological_at: Option<NaiveDateTime>,
+    pub last_social_at: Option<NaiveDateTime>,
+    /// Days of use per product (`alcohol=12,tobacco=28`): at inclusion; each product's last
+    /// figure measured at a consultation since.
+    pub baseline_substance_use: Option<String>,
+    pub latest_substance_use: Option<String>,
+    /// EPICES answers (`1,0,…`), at inclusion and most recently.
+    pub baseline_epices: Option<String>,
+    pub latest_epices: Option<String>,
 }
 
 impl CaseRow {
@@ -98,6 +113,14 @@ impl CaseRow {
             version: 1,
             created_at: at,
             updated_at: at,
+            psychologist_id: None,
+            social_worker_id: None,
+            last_psychological_at: None,
+            last_social_at: None,
+            baseline_substance_use: None,
+            latest_substance_use: None,
+            baseline_epices: None,
+            latest_epices: None,
         }
     }
 }
@@ -192,6 +215,12 @@ pub struct ContactRow {
     pub next_planned_at: Option<NaiveDateTime>,
     pub author_id: String,
     pub created_at: NaiveDateTime,
+    /// A microstructure consultation's kind; none on a Sésame contact.
+    pub kind: Option<ConsultationKind>,
+    /// Days of use per product measured at the consultation (`alcohol=12`).
+    pub substance_use: Option<String>,
+    /// EPICES answers recorded at the consultation (`1,0,…`).
+    pub epices: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -280,6 +309,7 @@ pub fn facts(row: &CaseRow) -> AppResult<CaseFacts> {
     let total = |s: Option<Score>| s.map(|s| s.total);
     let latest_phq9 = optional_score(Instrument::Phq9, row.latest_phq9.as_deref())?;
     Ok(CaseFacts {
+        program: row.program,
         phase: row.phase,
         referred_at: utc(row.referred_at),
         assessed_at: row.assessed_at.map(utc),
@@ -373,18 +403,26 @@ pub fn save(conn: &mut DbConn, row: &CaseRow, expected_version: i32) -> QueryRes
 }
 
 pub(crate) type NotImproving = dsl::And<
-    dsl::And<dsl::Eq<cases::phase, Phase>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
-    dsl::Eq<cases::responded, bool>,
+    dsl::And<
+        dsl::And<dsl::Eq<cases::phase, Phase>, dsl::LtEq<cases::assessed_at, NaiveDateTime>>,
+        dsl::Eq<cases::responded, bool>,
+    >,
+    dsl::Or<dsl::IsNotNull<cases::baseline_phq9>, dsl::IsNotNull<cases::baseline_gad7>>,
 >;
 
 /// `domain::pathway::derive`'s "not improving", asked of the stored columns: active, assessed at
 /// or before the cutoff (`Cutoffs::not_improving_assessed_by`), no response (`responded` is
-/// derived on every write).
+/// derived on every write), with a baseline to improve on.
 pub(crate) fn not_improving(assessed_by: NaiveDateTime) -> NotImproving {
     cases::phase
         .eq(Phase::Active)
         .and(cases::assessed_at.le(assessed_by))
         .and(cases::responded.eq(false))
+        .and(
+            cases::baseline_phq9
+                .is_not_null()
+                .or(cases::baseline_gad7.is_not_null()),
+        )
 }
 
 pub fn list(conn: &mut DbConn, scope: &Scope, filter: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
@@ -500,6 +538,30 @@ pub fn caseload_of_psychiatrist(
             (patients::family_name, patients::given_names),
         ))
         .load(conn)
+}
+
+/// A psychologist's or social worker's worklist: the open cases they follow (`psychologist_id`,
+/// `social_worker_id`); `None` for another role.
+pub fn caseload_of_follower(
+    conn: &mut DbConn,
+    user_id: &str,
+    role: Role,
+) -> QueryResult<Vec<CaseWithPatient>> {
+    let open = cases::phase.ne(Phase::Closed);
+    let query = cases::table
+        .inner_join(patients::table)
+        .filter(open)
+        .select((
+            CaseRow::as_select(),
+            (patients::family_name, patients::given_names),
+        ))
+        .into_boxed();
+    let query = match role {
+        Role::Psychologist => query.filter(cases::psychologist_id.eq(user_id)),
+        Role::SocialWorker => query.filter(cases::social_worker_id.eq(user_id)),
+        _ => return Ok(Vec::new()),
+    };
+    query.load(conn)
 }
 
 /// A GP's worklist: the open cases they referred.

@@ -167,6 +167,14 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        psychologist_id -> Nullable<Text>,
+        social_worker_id -> Nullable<Text>,
+        last_psychological_at -> Nullable<Timestamp>,
+        last_social_at -> Nullable<Timestamp>,
+        baseline_substance_use -> Nullable<Text>,
+        latest_substance_use -> Nullable<Text>,
+        baseline_epices -> Nullable<Text>,
+        latest_epices -> Nullable<Text>,
     }
 }
 
@@ -198,6 +206,9 @@ diesel::table! {
         next_planned_at -> Nullable<Timestamp>,
         author_id -> Text,
         created_at -> Timestamp,
+        kind -> Nullable<Text>,
+        substance_use -> Nullable<Text>,
+        epices -> Nullable<Text>,
     }
 }
 

@@ -110,6 +110,7 @@ stored_as_text!(
     crate::domain::case::ContactMode,
     crate::domain::case::ContactOutcome,
     crate::domain::case::EventKind,
+    crate::domain::microstructure::ConsultationKind,
     crate::domain::instruments::Instrument,
     crate::domain::instruments::Band,
     crate::domain::outbox::MessageStatus,

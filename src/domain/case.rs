@@ -236,7 +236,8 @@ pub fn update_actions(reassigning: bool, flagging: bool) -> Result<Vec<Action>, 
     if !reassigning && !flagging {
         return Err(broken(
             "body",
-            "give nurse_id, psychiatrist_id or review_requested",
+            "give nurse_id, psychiatrist_id, psychologist_id, social_worker_id or \
+             review_requested",
         ));
     }
     Ok([
@@ -284,12 +285,9 @@ pub fn review_detail(requested: bool) -> String {
 }
 
 /// The `detail` of a reassignment entry: each holder changed, `none` when unassigned.
-pub fn reassignment_detail(
-    nurse: Option<Option<&str>>,
-    psychiatrist: Option<Option<&str>>,
-) -> String {
-    [("nurse_id", nurse), ("psychiatrist_id", psychiatrist)]
-        .into_iter()
+pub fn reassignment_detail(changes: &[(&str, Option<Option<&str>>)]) -> String {
+    changes
+        .iter()
         .filter_map(|(field, holder)| holder.map(|id| format!("{field}={}", id.unwrap_or("none"))))
         .collect::<Vec<_>>()
         .join(" ")
@@ -807,7 +805,8 @@ mod tests {
             update_actions(false, false),
             Err(broken(
                 "body",
-                "give nurse_id, psychiatrist_id or review_requested"
+                "give nurse_id, psychiatrist_id, psychologist_id, social_worker_id or \
+                 review_requested"
             ))
         );
     }
@@ -855,12 +854,19 @@ mod tests {
         );
         assert_eq!(review_detail(true), "review_requested=true");
         assert_eq!(
-            reassignment_detail(Some(Some("n1")), Some(None)),
+            reassignment_detail(&[
+                ("nurse_id", Some(Some("n1"))),
+                ("psychiatrist_id", Some(None))
+            ]),
             "nurse_id=n1 psychiatrist_id=none"
         );
         assert_eq!(
-            reassignment_detail(None, Some(Some("p1"))),
-            "psychiatrist_id=p1"
+            reassignment_detail(&[
+                ("nurse_id", None),
+                ("psychiatrist_id", Some(Some("p1"))),
+                ("social_worker_id", Some(Some("s1")))
+            ]),
+            "psychiatrist_id=p1 social_worker_id=s1"
         );
     }
 

@@ -1,7 +1,7 @@
 //! The EPICES precarity score (« Évaluation de la précarité et des inégalités de santé dans les
 //! centres d'examens de santé »): 11 yes/no questions, each "yes" weighted, added to a constant,
 //! giving a score from 0 (no precarity) to 100 (the most precarious). Scored here, from the
-//! answers, like the other instruments; not yet stored or served (issue 13).
+//! answers, like the other instruments; recorded at a microstructure's inclusion and consultations (`domain::microstructure`).
 //!
 //! Source: Sass C. et al., « Le score EPICES : un score individuel de
 //! précarité. Construction du score et mesure des relations avec des données de santé, dans une

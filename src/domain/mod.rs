@@ -42,6 +42,7 @@ pub mod epices;
 pub mod indicators;
 pub mod instruments;
 pub mod meeting;
+pub mod microstructure;
 pub mod outbox;
 pub mod pathway;
 pub mod patient;

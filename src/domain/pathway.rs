@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::case::{RuleError, broken};
+use super::case::{Program, RuleError, broken};
 use super::instruments::{Instrument, is_remission, is_response};
 
 vocabulary!(
@@ -197,6 +197,8 @@ pub struct Cadences {
     pub assessment_due_days: i64,
     pub active_contact_days: i64,
     pub relapse_prevention_contact_days: i64,
+    /// The microstructures' psychological and social consultations: weekly (seeds/002).
+    pub consultation_days: i64,
     pub not_improving_weeks: i64,
     pub long_episode_days: i64,
 }
@@ -207,6 +209,7 @@ impl Default for Cadences {
             assessment_due_days: 14,
             active_contact_days: 14,
             relapse_prevention_contact_days: 30,
+            consultation_days: 7,
             not_improving_weeks: 10,
             long_episode_days: 365,
         }
@@ -240,6 +243,7 @@ impl Cadences {
 /// The stored facts of a case that its derived state depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseFacts {
+    pub program: Program,
     pub phase: Phase,
     pub referred_at: DateTime<Utc>,
     pub assessed_at: Option<DateTime<Utc>>,
@@ -280,10 +284,10 @@ pub fn derive(facts: &CaseFacts, cadences: &Cadences, now: DateTime<Utc>) -> Der
     let due = match facts.phase {
         Phase::Referred => Some(facts.referred_at + Duration::days(cadences.assessment_due_days)),
         Phase::Active | Phase::RelapsePrevention => {
-            let cadence = if facts.phase == Phase::Active {
-                cadences.active_contact_days
-            } else {
-                cadences.relapse_prevention_contact_days
+            let cadence = match facts.phase {
+                Phase::Active if facts.program.is_microstructure() => cadences.consultation_days,
+                Phase::Active => cadences.active_contact_days,
+                _ => cadences.relapse_prevention_contact_days,
             };
             facts
                 .last_completed_contact_at
@@ -308,7 +312,11 @@ pub fn derive(facts: &CaseFacts, cadences: &Cadences, now: DateTime<Utc>) -> Der
 
     let open = facts.phase != Phase::Closed;
     let safety_alert = open && facts.latest_phq9_item9_positive;
+    // Only what was measured at baseline can fail to improve: a microstructure case included
+    // without PHQ-9 or GAD-7 is never "not improving".
+    let measured = facts.baseline_phq9.is_some() || facts.baseline_gad7.is_some();
     let not_improving = facts.phase == Phase::Active
+        && measured
         && facts
             .assessed_at
             .is_some_and(|at| at <= cutoffs.not_improving_assessed_by)
@@ -539,6 +547,7 @@ mod tests {
 
     fn referred() -> CaseFacts {
         CaseFacts {
+            program: Program::Sesame,
             phase: Phase::Referred,
             referred_at: at(0),
             assessed_at: None,

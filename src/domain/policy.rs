@@ -42,7 +42,8 @@ pub enum Action {
     Refer,
     /// Read cases, their contacts and timeline.
     ReadCases,
-    /// Record the initial assessment, log contacts, move a case between phases.
+    /// Record the initial assessment, log contacts, move a case between phases (of the cases of
+    /// a program the role cares for).
     CareForCase,
     /// Ask for (or clear) a psychiatric review of a case.
     FlagReview,
@@ -50,7 +51,8 @@ pub enum Action {
     ReassignCase,
     /// Read the audit log.
     ReadAudit,
-    /// Read one's own worklist (a nurse's caseload, a psychiatrist's cases, a GP's referrals).
+    /// Read one's own worklist (a nurse's caseload, a psychiatrist's cases, a GP's referrals, the
+    /// microstructure cases a psychologist or social worker follows).
     ReadWorklist,
     /// Read the email queue and retry failed messages.
     ManageOutbox,
@@ -167,12 +169,23 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, Denied> {
             one_of(&readers)
         }
         WritePatients | Refer => one_of(&[Some(Role::Gp), API_CLIENT]),
-        CareForCase => one_of(&[Some(Role::Nurse)]),
-        FlagReview => one_of(&[Some(Role::Nurse), Some(Role::Psychiatrist)]),
+        // Of each case, the program's carers only (`domain::microstructure::cares_for`): the
+        // nurse for Sésame, the GP, psychologist and social worker for the microstructures.
+        CareForCase => one_of(&[
+            Some(Role::Nurse),
+            Some(Role::Gp),
+            Some(Role::Psychologist),
+            Some(Role::SocialWorker),
+        ]),
+        FlagReview => one_of(&[
+            Some(Role::Nurse),
+            Some(Role::Psychiatrist),
+            Some(Role::Psychologist),
+            Some(Role::SocialWorker),
+        ]),
         ReassignCase => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
-        ReadWorklist | ReadTeleExpertise => {
-            one_of(&[Some(Role::Gp), Some(Role::Nurse), Some(Role::Psychiatrist)])
-        }
+        ReadWorklist => one_of(&CLINICIANS),
+        ReadTeleExpertise => one_of(&[Some(Role::Gp), Some(Role::Nurse), Some(Role::Psychiatrist)]),
         RequestTeleExpertise => one_of(&[Some(Role::Gp), Some(Role::Nurse)]),
         AnswerTeleExpertise => one_of(&[Some(Role::Psychiatrist)]),
         // Aggregates and pseudonymised rows: the program's coordination, not the care team.
@@ -244,11 +257,11 @@ mod tests {
         let table: [(Option<Role>, &str); 8] = [
             (Some(Role::Admin), "AAAAA-------A-A---AA"),
             (Some(Role::Coordinator), "O-O---------------OO"),
-            (Some(Role::Gp), "O----OOOO--O-O-OO---"),
+            (Some(Role::Gp), "O----OOOOO-O-O-OO---"),
             (Some(Role::Nurse), "O----O--OOOO-O-OO---"),
             (Some(Role::Psychiatrist), "O----O--O-O--O--OO--"),
-            (Some(Role::Psychologist), "O----O--O-----------"),
-            (Some(Role::SocialWorker), "O----O--O-----------"),
+            (Some(Role::Psychologist), "O----O--OOO--O------"),
+            (Some(Role::SocialWorker), "O----O--OOO--O------"),
             (None, "O----OOOO-----------"),
         ];
         // The case review meeting: holding it (and its agenda), reading that it took place,

@@ -11,6 +11,7 @@ mod email;
 mod errors;
 mod matrix;
 mod meetings;
+mod microstructure;
 mod organisation;
 mod outbox_faults;
 mod patients;

@@ -107,6 +107,39 @@ async fn call(
             )
         }
         "GET /cases/{id}/timeline" => ("GET", format!("/api/v1/cases/{}/timeline", case), None),
+        // The same writes on a case of the addiction microstructure, cared for by its team.
+        "POST /cases/{id}/assessment microstructure" => {
+            let case = app
+                .case_in(Phase::Referred)
+                .team(team)
+                .microstructure()
+                .await;
+            (
+                "POST",
+                format!("/api/v1/cases/{case}/assessment"),
+                Some(json!({"care_plan": "Suivi.",
+                    "substance_use": [{"substance": "alcohol", "days": 12}]})),
+            )
+        }
+        "POST /cases/{id}/contacts microstructure" => {
+            let case = app.case_in(Phase::Active).team(team).microstructure().await;
+            (
+                "POST",
+                format!("/api/v1/cases/{case}/contacts"),
+                Some(
+                    json!({"occurred_at": "2026-11-23T08:00:00Z", "mode": "in_person",
+                    "outcome": "completed"}),
+                ),
+            )
+        }
+        "POST /cases/{id}/transitions microstructure" => {
+            let case = app.case_in(Phase::Active).team(team).microstructure().await;
+            (
+                "POST",
+                format!("/api/v1/cases/{case}/transitions"),
+                Some(json!({"to": "relapse_prevention"})),
+            )
+        }
         "GET /worklist" => ("GET", "/api/v1/worklist".into(), None),
         "POST /cases/{id}/tele-expertise" => (
             "POST",
@@ -209,6 +242,22 @@ async fn call(
     app.send(req).await
 }
 
+/// The writes that only the carers of a case's program make.
+fn care_write(endpoint: &str) -> bool {
+    [
+        "POST /cases/{id}/assessment",
+        "POST /cases/{id}/contacts",
+        "POST /cases/{id}/transitions",
+    ]
+    .iter()
+    .any(|e| endpoint.starts_with(e))
+}
+
+/// The roles that care for the cases of one program or the other.
+fn cares(role: &str) -> bool {
+    matches!(role, "gp" | "nurse" | "psychologist" | "social_worker")
+}
+
 /// Statuses for the roles in the order of `ROLES`, own practice. On another practice a role
 /// allowed here gets 404 (or an empty list), as for an object that does not exist.
 const MATRIX: &[(&str, [u16; 8])] = &[
@@ -228,7 +277,7 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     ("GET /cases/{id}", [403, 403, 200, 200, 200, 200, 200, 200]),
     (
         "PATCH /cases/{id} review",
-        [403, 403, 403, 200, 200, 403, 403, 403],
+        [403, 403, 403, 200, 200, 200, 200, 403],
     ),
     (
         "PATCH /cases/{id} reassign",
@@ -254,7 +303,20 @@ const MATRIX: &[(&str, [u16; 8])] = &[
         "GET /cases/{id}/timeline",
         [403, 403, 200, 200, 200, 200, 200, 200],
     ),
-    ("GET /worklist", [403, 403, 200, 200, 200, 403, 403, 403]),
+    // A microstructure case: its GP, psychologist and social worker care for it, not a nurse.
+    (
+        "POST /cases/{id}/assessment microstructure",
+        [403, 403, 200, 403, 403, 200, 200, 403],
+    ),
+    (
+        "POST /cases/{id}/contacts microstructure",
+        [403, 403, 201, 403, 403, 201, 201, 403],
+    ),
+    (
+        "POST /cases/{id}/transitions microstructure",
+        [403, 403, 200, 403, 403, 200, 200, 403],
+    ),
+    ("GET /worklist", [403, 403, 200, 200, 200, 200, 200, 403]),
     ("GET /audit", [200, 403, 403, 403, 403, 403, 403, 403]),
     // The requests below are asked by the site's GP of the site's psychiatrist.
     (
@@ -365,6 +427,9 @@ async fn every_role_on_every_endpoint_in_their_practice_and_another() {
                 // Refused on the object itself (of the team, but not the requester): another
                 // practice's object is not found before that question arises.
                 (403, "POST /tele-expertise/{id}/cancel") if *role == "nurse" => 404,
+                // Refused for the case's program, which a case not found has none of: the carers
+                // of the other program find nothing.
+                (403, e) if care_write(e) && cares(role) => 404,
                 (403, _) => 403,
                 // An admin's reports reach every practice, and so does their view of meetings.
                 (_, "GET /reports/program" | "GET /exports/research") if *role == "admin" => 200,

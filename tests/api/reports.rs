@@ -47,7 +47,6 @@ async fn population() -> Population {
     let mut nurse_a = app.nurse_of(&practice_a).await;
     let mut psy_a = app.psychiatrist_of(&practice_a).await;
     let mut gp_b = app.gp_of(&practice_b).await;
-    let mut nurse_b = app.nurse_of(&practice_b).await;
     let coordinator_a = app.coordinator_of(&practice_a).await;
 
     // Day 0, 2026-11-23: the patients, and P1–P6 referred.
@@ -148,13 +147,14 @@ async fn population() -> Population {
     .await
     .assert_status(200);
 
-    // Day 13: Q1 assessed, 3 days after referral.
+    // Day 13: Q1 included by the GP of the microstructure, 3 days after referral.
     app.clock.advance(Duration::days(1));
-    app.renew(&mut nurse_b).await;
+    app.renew(&mut gp_b).await;
     app.assess_with(
         &cases[7],
-        &nurse_b,
-        json!({"phq9": phq9(10), "gad7": gad7(8), "care_plan": "Suivi."}),
+        &gp_b,
+        json!({"phq9": phq9(10), "gad7": gad7(8), "care_plan": "Suivi.",
+               "substance_use": [{"substance": "alcohol", "days": 20}]}),
     )
     .await;
 

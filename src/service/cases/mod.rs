@@ -32,7 +32,12 @@ use crate::domain::case::{
     ContactMode, ContactOutcome, EventKind, Indication, Program, RuleError, Substance, split_set,
     weeks_in_treatment,
 };
+use crate::domain::epices;
 use crate::domain::instruments::{Band, Instrument, Score, score};
+use crate::domain::microstructure::{
+    ConsultationKind, SubstanceUse, consultation_due, consumption_improved, merge_use,
+    split_epices, split_use,
+};
 use crate::domain::pathway::{Cadences, ExitReason, Flag, Phase, Refused, derive};
 use crate::domain::policy::{Action, Actor, Denied, Scope};
 use crate::error::{AppError, AppResult, FieldError};
@@ -179,9 +184,163 @@ pub struct Case {
     pub baseline: ScorePair,
     /// The most recent scores (the screening's until the assessment).
     pub latest: ScorePair,
+    /// Microstructure: the psychologist who follows the case.
+    pub psychologist_id: Option<Uuid>,
+    /// Microstructure: the social worker who follows the case.
+    pub social_worker_id: Option<Uuid>,
+    /// Microstructure: each discipline's consultations (null on Sésame).
+    pub consultations: Option<Consultations>,
+    /// Microstructure: the days of use of the case's products over the last 28 days, at inclusion
+    /// and most recently (null on Sésame).
+    pub substance_use: Option<SubstanceUseSummary>,
+    /// Microstructure: EPICES at inclusion and most recently (null on Sésame).
+    pub epices: Option<EpicesPair>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A microstructure case's psychological and social consultations, each with its own due date.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Consultations {
+    pub psychological: DisciplineDue,
+    pub social: DisciplineDue,
+}
+
+/// One discipline's consultations on a case: weekly while active (`SESAME_CONSULTATION_DAYS`),
+/// monthly in relapse prevention, from the inclusion; none due without a professional of the
+/// discipline following the case.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisciplineDue {
+    /// The last completed consultation.
+    pub last_at: Option<DateTime<Utc>>,
+    pub next_due: Option<NaiveDate>,
+    /// Days past `next_due` (0 when not overdue).
+    pub overdue_days: i64,
+}
+
+impl DisciplineDue {
+    fn of(
+        row: &CaseRow,
+        last: Option<NaiveDateTime>,
+        followed: bool,
+        cadences: &Cadences,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let next_due = consultation_due(
+            row.phase,
+            row.assessed_at.map(utc),
+            last.map(utc),
+            followed,
+            cadences,
+        );
+        let today = cadences.cutoffs(now).overdue_due_before;
+        Self {
+            last_at: last.map(utc),
+            next_due,
+            overdue_days: next_due.map_or(0, |d| (today - d).num_days().max(0)),
+        }
+    }
+}
+
+/// Days of use at inclusion and most recently (each product's last figure, the inclusion's
+/// until a consultation measures it), and whether they went down.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubstanceUseSummary {
+    pub baseline: Vec<SubstanceUse>,
+    pub latest: Vec<SubstanceUse>,
+    /// The days of use of the products measured at inclusion and since went down in total
+    /// ("better management of consumption"); null with nothing to compare.
+    pub improved: Option<bool>,
+}
+
+/// EPICES answers as scored by the server.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EpicesView {
+    /// The 11 answers (true for yes), in the questionnaire's order.
+    pub answers: Vec<bool>,
+    /// 0 to 100, two decimals.
+    pub score: f64,
+    /// The score is 30.17 or more.
+    pub precarious: bool,
+}
+
+impl EpicesView {
+    fn stored(raw: &str) -> AppResult<Self> {
+        let answers = split_epices(raw).ok_or_else(|| stored("EPICES answers"))?;
+        Ok(Self::of(&answers))
+    }
+
+    fn of(answers: &epices::Answers) -> Self {
+        let scored = epices::score(answers);
+        Self {
+            answers: answers.yes().to_vec(),
+            score: scored.score,
+            precarious: scored.precarious,
+        }
+    }
+}
+
+/// EPICES at inclusion and most recently.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EpicesPair {
+    pub baseline: Option<EpicesView>,
+    pub latest: Option<EpicesView>,
+}
+
+fn stored_use(raw: Option<&str>) -> AppResult<Vec<SubstanceUse>> {
+    raw.map_or(Ok(Vec::new()), |raw| {
+        split_use(raw).ok_or_else(|| stored("substance use"))
+    })
+}
+
+fn stored_epices(raw: Option<&str>) -> AppResult<Option<EpicesView>> {
+    raw.map(EpicesView::stored).transpose()
+}
+
+/// The microstructure parts of a case's answer (all null on Sésame).
+type MicrostructureParts = (
+    Option<Consultations>,
+    Option<SubstanceUseSummary>,
+    Option<EpicesPair>,
+);
+
+fn microstructure_parts(
+    row: &CaseRow,
+    cadences: &Cadences,
+    now: DateTime<Utc>,
+) -> AppResult<MicrostructureParts> {
+    if !row.program.is_microstructure() {
+        return Ok((None, None, None));
+    }
+    let consultations = Consultations {
+        psychological: DisciplineDue::of(
+            row,
+            row.last_psychological_at,
+            row.psychologist_id.is_some(),
+            cadences,
+            now,
+        ),
+        social: DisciplineDue::of(
+            row,
+            row.last_social_at,
+            row.social_worker_id.is_some(),
+            cadences,
+            now,
+        ),
+    };
+    let baseline = stored_use(row.baseline_substance_use.as_deref())?;
+    let since = stored_use(row.latest_substance_use.as_deref())?;
+    let substance_use = SubstanceUseSummary {
+        improved: consumption_improved(&baseline, &since),
+        latest: merge_use(&baseline, &since),
+        baseline,
+    };
+    let epices = EpicesPair {
+        baseline: stored_epices(row.baseline_epices.as_deref())?,
+        latest: stored_epices(row.latest_epices.as_deref())?,
+    };
+    Ok((Some(consultations), Some(substance_use), Some(epices)))
 }
 
 fn stored(what: &str) -> AppError {
@@ -196,6 +355,7 @@ impl Case {
     pub fn from_row(row: CaseRow, cadences: &Cadences, now: DateTime<Utc>) -> AppResult<Self> {
         let facts = facts(&row)?;
         let derived = derive(&facts, cadences, now);
+        let (consultations, substance_use, epices) = microstructure_parts(&row, cadences, now)?;
         Ok(Self {
             id: stored_id(&row.id)?,
             patient_id: stored_id(&row.patient_id)?,
@@ -230,6 +390,11 @@ impl Case {
                 row.baseline_gad7.as_deref(),
             )?,
             latest: ScorePair::stored(row.latest_phq9.as_deref(), row.latest_gad7.as_deref())?,
+            psychologist_id: parse_optional_id(row.psychologist_id.as_deref())?,
+            social_worker_id: parse_optional_id(row.social_worker_id.as_deref())?,
+            consultations,
+            substance_use,
+            epices,
             version: row.version,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
@@ -237,7 +402,7 @@ impl Case {
     }
 }
 
-/// A nurse's contact with the patient.
+/// A nurse's contact with the patient, or a microstructure consultation.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Contact {
     pub id: Uuid,
@@ -251,6 +416,12 @@ pub struct Contact {
     pub author_id: Uuid,
     /// Questionnaires answered at this contact.
     pub scores: Vec<ScoreView>,
+    /// A microstructure consultation's kind (null on a Sésame contact).
+    pub kind: Option<ConsultationKind>,
+    /// Days of use measured at this consultation.
+    pub substance_use: Vec<SubstanceUse>,
+    /// EPICES answered at this consultation.
+    pub epices: Option<EpicesView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -267,6 +438,9 @@ impl Contact {
             next_planned_at: row.next_planned_at.map(utc),
             author_id: stored_id(&row.author_id)?,
             scores,
+            kind: row.kind,
+            substance_use: stored_use(row.substance_use.as_deref())?,
+            epices: stored_epices(row.epices.as_deref())?,
             created_at: utc(row.created_at),
         })
     }

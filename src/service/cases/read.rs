@@ -16,7 +16,7 @@ use crate::db::cases::{
 use crate::db::stored_id;
 use crate::db::{naive, utc};
 use crate::domain::account::Role;
-use crate::domain::case::{EventKind, Priority, first_score};
+use crate::domain::case::{EventKind, Priority, Program, first_score};
 use crate::domain::pathway::{ExitReason, Flag, Phase};
 use crate::domain::policy::{Action, Actor};
 use crate::error::{AppError, AppResult};
@@ -307,6 +307,7 @@ pub struct WorklistItem {
     pub family_name: String,
     pub given_names: String,
     pub practice_id: Uuid,
+    pub program: Program,
     pub phase: Phase,
     pub nurse_id: Option<Uuid>,
     pub weeks_in_treatment: i64,
@@ -315,6 +316,8 @@ pub struct WorklistItem {
     pub last_phq9: Option<u8>,
     pub first_gad7: Option<u8>,
     pub last_gad7: Option<u8>,
+    /// The next contact (or assessment) due; on a psychologist's or social worker's worklist,
+    /// their discipline's next consultation.
     pub next_contact_due: Option<NaiveDate>,
     pub overdue_days: i64,
     pub flags: Vec<Flag>,
@@ -322,15 +325,26 @@ pub struct WorklistItem {
 }
 
 impl WorklistItem {
-    fn of(case: Case, (family_name, given_names): (String, String)) -> Self {
+    fn of(case: Case, (family_name, given_names): (String, String), role: Option<Role>) -> Self {
         let total = |s: &Option<ScoreView>| s.as_ref().map(|s| s.total);
         let assessed = case.assessed_at.is_some();
+        // A psychologist's or social worker's own due date, once the case is included.
+        let own = case.consultations.as_ref().and_then(|c| match role {
+            Some(Role::Psychologist) => Some(&c.psychological),
+            Some(Role::SocialWorker) => Some(&c.social),
+            _ => None,
+        });
+        let (next_contact_due, overdue_days) = match own {
+            Some(due) if case.phase != Phase::Referred => (due.next_due, due.overdue_days),
+            _ => (case.next_contact_due, case.overdue_days),
+        };
         Self {
             case_id: case.id,
             patient_id: case.patient_id,
             family_name,
             given_names,
             practice_id: case.practice_id,
+            program: case.program,
             phase: case.phase,
             nurse_id: case.nurse_id,
             weeks_in_treatment: case.weeks_in_treatment,
@@ -346,8 +360,8 @@ impl WorklistItem {
                 assessed,
             ),
             last_gad7: total(&case.latest.gad7),
-            next_contact_due: case.next_contact_due,
-            overdue_days: case.overdue_days,
+            next_contact_due,
+            overdue_days,
             flags: case.flags,
             version: case.version,
         }
@@ -363,7 +377,8 @@ pub struct Worklist {
 /// The caller's caseload in priority order (`domain::case::Priority`). A nurse: the open cases
 /// assigned to them and the referrals of their practices waiting for assessment. A
 /// psychiatrist: the open cases they are referring psychiatrist of, and those of their practices
-/// that need review. A GP: the open cases they referred. Audited (one row per case), and given
+/// that need review. A GP: the open cases they referred. A psychologist or a social worker: the
+/// open microstructure cases they follow, with their own discipline's due date. Audited (one row per case), and given
 /// back only once the audit rows are committed.
 pub async fn worklist(ctx: &Ctx, caller: Caller<'_>) -> AppResult<Worklist> {
     let (actor, _) = clinician(caller, Action::ReadWorklist)?;
@@ -397,6 +412,7 @@ pub async fn worklist(ctx: &Ctx, caller: Caller<'_>) -> AppResult<Worklist> {
             Ok(WorklistItem::of(
                 Case::from_row(row, &cadences, now)?,
                 names,
+                actor.role,
             ))
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -428,6 +444,9 @@ async fn caseload(
                     &actor.practice_ids,
                     not_improving_assessed_by,
                 )?,
+                Some(role @ (Role::Psychologist | Role::SocialWorker)) => {
+                    store::caseload_of_follower(conn, &actor.id, role)?
+                }
                 _ => store::caseload_of_gp(conn, &actor.id)?,
             };
             // A case whose practice the caller left is not theirs to see any more.

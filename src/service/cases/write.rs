@@ -27,14 +27,19 @@ use crate::domain::case::{
     check_consent, check_contact, check_eligibility, check_indications, check_no_open_case,
     check_occurred_at, check_program_indications, check_screening, contact_detail, join_set,
     last_completed_contact, nurse_after_assessment, reassignment_detail, referral_detail,
-    referring_gp, review_detail, update_actions,
+    referring_gp, review_detail, split_set, update_actions,
 };
+use crate::domain::epices;
 use crate::domain::instruments::{Instrument, Score};
+use crate::domain::microstructure::{
+    ConsultationKind, SubstanceUse, cares_for, check_assessment, check_substance_use,
+    consultation_kind, join_epices, join_use, merge_use, not_yours, split_use,
+};
 use crate::domain::pathway::{
     ExitReason, Phase, assess as assessed, check_contact_phase, check_exit_reason,
     transition as moved,
 };
-use crate::domain::policy::{Action, Actor, Scope};
+use crate::domain::policy::{Action, Actor, Denied, Scope};
 use crate::domain::programs::check_runs;
 use crate::domain::text::{FreeText, described};
 use crate::error::{AppError, AppResult};
@@ -99,7 +104,17 @@ pub struct CaseUpdate {
     #[serde(default, deserialize_with = "crate::service::input::present")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub psychiatrist_id: Option<Option<Uuid>>,
-    /// Ask for (or withdraw) a psychiatric review (nurses and psychiatrists).
+    /// Microstructure: the psychologist who follows the case (GPs and nurses may reassign);
+    /// `null` removes them.
+    #[serde(default, deserialize_with = "crate::service::input::present")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub psychologist_id: Option<Option<Uuid>>,
+    /// Microstructure: the social worker who follows the case; `null` removes them.
+    #[serde(default, deserialize_with = "crate::service::input::present")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub social_worker_id: Option<Option<Uuid>>,
+    /// Ask for (or withdraw) a review at the next meeting or by the psychiatrist (nurses,
+    /// psychiatrists, psychologists and social workers).
     pub review_requested: Option<bool>,
     /// Why, for the timeline.
     #[validate(custom(function = "crate::domain::text::free"))]
@@ -112,19 +127,45 @@ fn why_note() -> RefOr<Schema> {
     described(FreeText::<4000>::nullable(), "Why, for the timeline.")
 }
 
-/// The nurse's initial assessment: baselines and the care plan.
+/// The initial assessment: the nurse's on a Sésame case (PHQ-9 and GAD-7 baselines required);
+/// on a microstructure case, the inclusion by the GP, the psychologist or the social worker, with
+/// the days of use of each of the case's products, the EPICES answers and the team.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assessment {
-    #[schema(min_items = 9, max_items = 9, value_type = Vec<u8>)]
-    pub phq9: Vec<i64>,
-    #[schema(min_items = 7, max_items = 7, value_type = Vec<u8>)]
-    pub gad7: Vec<i64>,
+    /// Required on Sésame.
+    #[schema(min_items = 9, max_items = 9, value_type = Option<Vec<u8>>)]
+    pub phq9: Option<Vec<i64>>,
+    /// Required on Sésame.
+    #[schema(min_items = 7, max_items = 7, value_type = Option<Vec<u8>>)]
+    pub gad7: Option<Vec<i64>>,
     #[validate(custom(function = "crate::domain::text::free"))]
     #[schema(inline)]
     pub care_plan: FreeText<8000>,
     /// When it took place (default now); not in the future, not before the referral.
     pub occurred_at: Option<DateTime<Utc>>,
+    /// Days of use of the case's products over the last 28 days; at inclusion, every product of
+    /// the case. Microstructure only.
+    #[serde(default)]
+    #[schema(max_items = 9)]
+    pub substance_use: Vec<SubstanceUse>,
+    /// The 11 EPICES answers (true for yes), in the questionnaire's order; scored by the server
+    /// (0–100, precarious from 30.17). Microstructure only.
+    #[schema(min_items = 11, max_items = 11)]
+    pub epices: Option<Vec<bool>>,
+    /// Microstructure: the psychologist who follows the case (an assessing psychologist follows
+    /// it unless another is named).
+    pub psychologist_id: Option<Uuid>,
+    /// Microstructure: the social worker who follows the case (likewise).
+    pub social_worker_id: Option<Uuid>,
+}
+
+/// The EPICES answers, checked (11 of them).
+fn epices_answers(yes: Option<&Vec<bool>>) -> AppResult<Option<epices::Answers>> {
+    yes.map(|yes| {
+        epices::Answers::from_slice(yes).map_err(|e| AppError::invalid("epices", e.message))
+    })
+    .transpose()
 }
 
 /// A contact with the patient, logged at the time or after the fact.
@@ -150,6 +191,18 @@ pub struct NewContact {
     pub note: Option<FreeText<4000>>,
     /// After `occurred_at`.
     pub next_planned_at: Option<DateTime<Utc>>,
+    /// A microstructure consultation's kind, which is the one its author holds (psychologist:
+    /// `psychological`, social worker: `social`, GP: `medical`); may be left out. None on Sésame.
+    pub kind: Option<ConsultationKind>,
+    /// Days of use of the case's products over the last 28 days; at inclusion, every product of
+    /// the case. Microstructure only.
+    #[serde(default)]
+    #[schema(max_items = 9)]
+    pub substance_use: Vec<SubstanceUse>,
+    /// The 11 EPICES answers (true for yes), in the questionnaire's order; scored by the server
+    /// (0–100, precarious from 30.17). Microstructure only.
+    #[schema(min_items = 11, max_items = 11)]
+    pub epices: Option<Vec<bool>>,
 }
 
 /// A move of the case to another phase.
@@ -333,6 +386,8 @@ struct Change {
     expected: Option<i32>,
     key: Option<Key>,
     created: bool,
+    /// Care for the case (`Action::CareForCase`): only the carers of its program may.
+    care: bool,
 }
 
 impl Change {
@@ -348,6 +403,7 @@ impl Change {
             expected,
             key,
             created: false,
+            care: false,
         }
     }
 }
@@ -393,6 +449,7 @@ where
         expected,
         key,
         created,
+        care,
     } = change;
     ctx.db
         .transaction(move |conn| {
@@ -400,6 +457,9 @@ where
                 // Writers of one case take turns: without a version every one of them succeeds.
                 lock_for_update(conn, Versioned::Cases, &id)?;
                 let mut row = case_in_scope(conn, &actor, &scope, &id, audit_action, naive(now))?;
+                if care && !actor.role.is_some_and(|role| cares_for(role, row.program)) {
+                    return Err(AppError::Forbidden(not_yours(row.program)));
+                }
                 ensure_open(&row)?;
                 crate::service::input::check_version(expected, row.version)?;
                 let read_version = row.version;
@@ -429,7 +489,11 @@ pub async fn update(
     input: CaseUpdate,
     expected: Option<i32>,
 ) -> AppResult<Case> {
-    let reassigning = input.nurse_id.is_some() || input.psychiatrist_id.is_some();
+    let team = Team {
+        psychologist_id: input.psychologist_id.map(|id| id.map(|id| id.to_string())),
+        social_worker_id: input.social_worker_id.map(|id| id.map(|id| id.to_string())),
+    };
+    let reassigning = input.nurse_id.is_some() || input.psychiatrist_id.is_some() || team.given();
     let mut allowed = None;
     for action in update_actions(reassigning, input.review_requested.is_some())? {
         allowed = Some(clinician(caller, action)?);
@@ -449,11 +513,24 @@ pub async fn update(
                 let id = holder.as_ref().and_then(Option::as_deref);
                 check_member(conn, field, id, role, &row.practice_id)?;
             }
+            if team.given() && !row.program.is_microstructure() {
+                let field = if team.psychologist_id.is_some() {
+                    "psychologist_id"
+                } else {
+                    "social_worker_id"
+                };
+                return Err(AppError::invalid(
+                    field,
+                    "only a microstructure case has a psychologist and a social worker",
+                ));
+            }
             let mut e = event(&row.id, EventKind::Reassignment, actor, now, now);
-            e.detail = Some(reassignment_detail(
-                nurse.as_ref().map(Option::as_deref),
-                psychiatrist.as_ref().map(Option::as_deref),
-            ));
+            e.detail = Some(reassignment_detail(&[
+                ("nurse_id", holder(&nurse)),
+                ("psychiatrist_id", holder(&psychiatrist)),
+                ("psychologist_id", holder(&team.psychologist_id)),
+                ("social_worker_id", holder(&team.social_worker_id)),
+            ]));
             e.note = note.clone();
             store::insert_event(conn, &e)?;
             if let Some(nurse) = nurse {
@@ -462,6 +539,7 @@ pub async fn update(
             if let Some(psychiatrist) = psychiatrist {
                 row.psychiatrist_id = psychiatrist;
             }
+            team.apply(conn, row)?;
         }
         if let Some(requested) = input.review_requested {
             row.review_requested = requested;
@@ -476,8 +554,16 @@ pub async fn update(
     Ok(done.value)
 }
 
-/// Records the nurse's initial assessment (nurses): baselines and care plan; the referred case
-/// becomes active, held by the assessing nurse unless it had one. 409 on any other phase.
+/// A holder as the timeline's detail names it: absent, removed (`None`) or an id.
+fn holder(given: &Option<Option<String>>) -> Option<Option<&str>> {
+    given.as_ref().map(Option::as_deref)
+}
+
+/// Records the initial assessment: on Sésame the nurse's (baselines and care plan; the case is
+/// then held by the assessing nurse unless it had one); on a microstructure the inclusion, by
+/// the GP, the psychologist or the social worker (the days of use of the case's products, the
+/// EPICES answers, the team). The referred case becomes active. 409 on any other phase; 403 for
+/// a role that does not care for the case's program.
 pub async fn assess(
     ctx: &Ctx,
     caller: Caller<'_>,
@@ -487,11 +573,28 @@ pub async fn assess(
     key: Option<Key>,
 ) -> AppResult<Done<Case>> {
     let allowed = clinician(caller, Action::CareForCase)?;
-    let scores = follow_up_scores(Some(&input.phq9), Some(&input.gad7))?;
+    let scores = follow_up_scores(input.phq9.as_ref(), input.gad7.as_ref())?;
+    let epices = epices_answers(input.epices.as_ref())?;
     let now = ctx.now();
     let occurred_at = input.occurred_at.unwrap_or(now);
     let care_plan = input.care_plan.trimmed();
-    let change = Change::new("case.assessment", now, expected, key);
+    let microstructure_field = [
+        (!input.substance_use.is_empty(), "substance_use"),
+        (epices.is_some(), "epices"),
+        (input.psychologist_id.is_some(), "psychologist_id"),
+        (input.social_worker_id.is_some(), "social_worker_id"),
+    ]
+    .into_iter()
+    .find_map(|(given, field)| given.then_some(field));
+    let (phq9, gad7) = (input.phq9.is_some(), input.gad7.is_some());
+    let team = Team {
+        psychologist_id: input.psychologist_id.map(|id| Some(id.to_string())),
+        social_worker_id: input.social_worker_id.map(|id| Some(id.to_string())),
+    };
+    let change = Change {
+        care: true,
+        ..Change::new("case.assessment", now, expected, key)
+    };
     change_case(
         ctx,
         allowed,
@@ -499,11 +602,22 @@ pub async fn assess(
         change,
         move |conn, settings, actor, row| {
             let change = assessed(row.phase, occurred_at)?;
+            check_assessment(row.program, phq9, gad7, microstructure_field)?;
             check_occurred_at("occurred_at", occurred_at, utc(row.referred_at), now)?;
             row.apply(&change);
             row.assessed_at = Some(naive(occurred_at));
             row.care_plan = Some(care_plan);
-            row.nurse_id = Some(nurse_after_assessment(row.nurse_id.take(), &actor.id));
+            if row.program.is_microstructure() {
+                team.join(conn, row, actor)?;
+                let substances = case_substances(row)?;
+                check_substance_use(&input.substance_use, &substances, true)?;
+                // The latest figures are the consultations' (compared with this baseline).
+                row.baseline_substance_use = join_use(&input.substance_use);
+                row.baseline_epices = epices.as_ref().map(join_epices);
+                row.latest_epices = row.baseline_epices.clone();
+            } else {
+                row.nurse_id = Some(nurse_after_assessment(row.nurse_id.take(), &actor.id));
+            }
             for s in &scores {
                 if let Some(baseline) = row.baseline_of(s.instrument) {
                     *baseline = Some(items_text(s));
@@ -525,8 +639,75 @@ pub async fn assess(
     .await
 }
 
-/// Logs a contact with the patient, completed or not, with PHQ-9/GAD-7 at a completed one
-/// (nurses). 409 while the case waits for its assessment.
+/// The case's products, as stored.
+fn case_substances(row: &CaseRow) -> AppResult<Vec<Substance>> {
+    split_set(&row.substances, Substance::parse)
+        .ok_or_else(|| AppError::Internal("stored substances unknown".to_owned()))
+}
+
+/// Changes to a microstructure case's team: `Some(None)` removes the professional.
+struct Team {
+    psychologist_id: Option<Option<String>>,
+    social_worker_id: Option<Option<String>>,
+}
+
+impl Team {
+    fn given(&self) -> bool {
+        self.psychologist_id.is_some() || self.social_worker_id.is_some()
+    }
+
+    /// Checks and writes the changes; at the inclusion (`joining`), an including psychologist
+    /// or social worker follows the case unless another was named.
+    fn apply(self, conn: &mut DbConn, row: &mut CaseRow) -> AppResult<()> {
+        for (field, holder, role, column) in [
+            (
+                "psychologist_id",
+                self.psychologist_id,
+                Role::Psychologist,
+                &mut row.psychologist_id,
+            ),
+            (
+                "social_worker_id",
+                self.social_worker_id,
+                Role::SocialWorker,
+                &mut row.social_worker_id,
+            ),
+        ] {
+            if let Some(holder) = holder {
+                check_member(conn, field, holder.as_deref(), role, &row.practice_id)?;
+                *column = holder;
+            }
+        }
+        Ok(())
+    }
+
+    /// At the inclusion: the named professionals, and the including psychologist or social
+    /// worker unless another of their discipline was named.
+    fn join(mut self, conn: &mut DbConn, row: &mut CaseRow, actor: &Actor) -> AppResult<()> {
+        let own = match actor.role {
+            Some(Role::Psychologist) => {
+                Some((&mut self.psychologist_id, row.psychologist_id.is_some()))
+            }
+            Some(Role::SocialWorker) => {
+                Some((&mut self.social_worker_id, row.social_worker_id.is_some()))
+            }
+            _ => None,
+        };
+        if let Some((slot, held)) = own
+            && slot.is_none()
+            && !held
+        {
+            *slot = Some(Some(actor.id.clone()));
+        }
+        self.apply(conn, row)
+    }
+}
+
+/// Logs a contact with the patient, completed or not, with PHQ-9/GAD-7 at a completed one: a
+/// Sésame nurse's contact, or a microstructure consultation (its kind is its author's: the
+/// psychologist's, the social worker's or the GP's), with the days of use and EPICES answers
+/// measured. A completed consultation moves its discipline's due date, and its author follows
+/// the case when nobody of their discipline did. 409 while the case waits for its assessment.
 pub async fn log_contact(
     ctx: &Ctx,
     caller: Caller<'_>,
@@ -536,15 +717,18 @@ pub async fn log_contact(
 ) -> AppResult<Done<ContactRecorded>> {
     let allowed = clinician(caller, Action::CareForCase)?;
     let scores = follow_up_scores(input.phq9.as_ref(), input.gad7.as_ref())?;
+    let epices = epices_answers(input.epices.as_ref())?;
+    let measured = !scores.is_empty() || !input.substance_use.is_empty() || epices.is_some();
     check_contact(
         input.outcome,
-        !scores.is_empty(),
+        measured,
         input.occurred_at,
         input.next_planned_at,
     )?;
     let now = ctx.now();
     let change = Change {
         created: true,
+        care: true,
         ..Change::new("case.contact", now, None, key)
     };
     change_case(
@@ -555,6 +739,12 @@ pub async fn log_contact(
         move |conn, settings, actor, row| {
             check_contact_phase(row.phase)?;
             check_occurred_at("occurred_at", input.occurred_at, utc(row.referred_at), now)?;
+            let role = actor.role.ok_or(Denied)?;
+            let kind = consultation_kind(row.program, role, input.kind)?;
+            if !row.program.is_microstructure() {
+                check_assessment(row.program, true, true, measure_field(&input, &epices))?;
+            }
+            check_substance_use(&input.substance_use, &case_substances(row)?, false)?;
             let contact = ContactRow {
                 id: Uuid::now_v7().to_string(),
                 case_id: row.id.clone(),
@@ -566,6 +756,9 @@ pub async fn log_contact(
                 next_planned_at: input.next_planned_at.map(naive),
                 author_id: actor.id.clone(),
                 created_at: naive(now),
+                kind,
+                substance_use: join_use(&input.substance_use),
+                epices: epices.as_ref().map(join_epices),
             };
             store::insert_contact(conn, &contact)?;
             let mut e = event(&row.id, EventKind::Contact, actor, input.occurred_at, now);
@@ -582,10 +775,66 @@ pub async fn log_contact(
             let last = row.last_completed_contact_at.map(utc);
             row.last_completed_contact_at =
                 last_completed_contact(last, input.outcome, input.occurred_at).map(naive);
+            if let Some(kind) = kind {
+                let at = (input.outcome, input.occurred_at);
+                let measures = (input.substance_use.as_slice(), epices.as_ref());
+                consulted(row, kind, actor, at, measures)?;
+            }
             Contact::from_row(contact, views)
         },
     )
     .await
+}
+
+/// The first microstructure measure a contact gives, if any (refused on Sésame).
+fn measure_field(input: &NewContact, epices: &Option<epices::Answers>) -> Option<&'static str> {
+    if input.kind.is_some() {
+        Some("kind")
+    } else if !input.substance_use.is_empty() {
+        Some("substance_use")
+    } else {
+        epices.is_some().then_some("epices")
+    }
+}
+
+/// A microstructure consultation written on its case: the latest days of use and EPICES
+/// answers; for a completed psychological or social one, its discipline's last consultation
+/// (never moved back), and its author follows the case when nobody of the discipline did.
+fn consulted(
+    row: &mut CaseRow,
+    kind: ConsultationKind,
+    actor: &Actor,
+    (outcome, at): (ContactOutcome, DateTime<Utc>),
+    (used, epices): (&[SubstanceUse], Option<&epices::Answers>),
+) -> AppResult<()> {
+    if !used.is_empty() {
+        let latest = match row.latest_substance_use.as_deref() {
+            Some(raw) => split_use(raw)
+                .ok_or_else(|| AppError::Internal("stored substance use unknown".to_owned()))?,
+            None => Vec::new(),
+        };
+        row.latest_substance_use = join_use(&merge_use(&latest, used));
+    }
+    if let Some(answers) = epices {
+        row.latest_epices = Some(join_epices(answers));
+    }
+    if outcome != ContactOutcome::Completed {
+        return Ok(());
+    }
+    let (last, holder) = match kind {
+        ConsultationKind::Psychological => {
+            (&mut row.last_psychological_at, &mut row.psychologist_id)
+        }
+        ConsultationKind::Social => (&mut row.last_social_at, &mut row.social_worker_id),
+        ConsultationKind::Medical => return Ok(()),
+    };
+    if last.is_none_or(|last| last < naive(at)) {
+        *last = Some(naive(at));
+    }
+    if holder.is_none() {
+        *holder = Some(actor.id.clone());
+    }
+    Ok(())
 }
 
 /// Moves the case to another phase (nurses): relapse prevention, back to active on relapse, or
@@ -602,7 +851,10 @@ pub async fn transition(
     let allowed = clinician(caller, Action::CareForCase)?;
     check_exit_reason(input.to, input.exit_reason)?;
     let now = ctx.now();
-    let change = Change::new("case.transition", now, expected, key);
+    let change = Change {
+        care: true,
+        ..Change::new("case.transition", now, expected, key)
+    };
     change_case(
         ctx,
         allowed,

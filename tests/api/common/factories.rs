@@ -458,6 +458,8 @@ pub struct CaseSpec<'a> {
     gp: Option<Account>,
     nurse: Option<Account>,
     referral: Value,
+    /// A case of the addiction microstructure, included and moved by the GP.
+    microstructure: bool,
 }
 
 impl TestApp {
@@ -473,6 +475,7 @@ impl TestApp {
             gp: None,
             nurse: None,
             referral: referral(),
+            microstructure: false,
         }
     }
 
@@ -535,6 +538,15 @@ impl CaseSpec<'_> {
         self
     }
 
+    /// A case of the addiction microstructure (alcohol, precarity), included (20 days of alcohol
+    /// in the last 28) and moved by its GP, with no nurse.
+    pub fn microstructure(mut self) -> Self {
+        self.microstructure = true;
+        self.referral(json!({"program": "microstructure_addiction",
+            "indications": ["addiction", "precarity"], "substances": ["alcohol"],
+            "screening": {"phq2": [1, 1]}}))
+    }
+
     /// A referral for depression whose screening PHQ-9 answers item 9 above 0: the GP and the
     /// nurse are told at once.
     pub fn with_safety_alert(self) -> Self {
@@ -562,14 +574,23 @@ impl CaseSpec<'_> {
         if self.phase == Phase::Referred {
             return case;
         }
-        let nurse = self
-            .nurse
-            .expect("a case beyond its referral needs its nurse: `.team(&team)`");
+        let nurse = if self.microstructure {
+            gp
+        } else {
+            self.nurse
+                .expect("a case beyond its referral needs its nurse: `.team(&team)`")
+        };
+        let assessment = if self.microstructure {
+            json!({"care_plan": "Suivi hebdomadaire.",
+                   "substance_use": [{"substance": "alcohol", "days": 20}]})
+        } else {
+            json!({"phq9": phq9(15), "gad7": gad7(11), "care_plan": "Suivi."})
+        };
         match self.phase {
             Phase::Referred => {}
-            Phase::Active => app.assess(&case, &nurse).await,
+            Phase::Active => app.assess_with(&case, &nurse, assessment).await,
             Phase::RelapsePrevention => {
-                app.assess(&case, &nurse).await;
+                app.assess_with(&case, &nurse, assessment).await;
                 let to = json!({"to": Phase::RelapsePrevention});
                 app.transition(&case, &nurse, to).await;
             }

@@ -1,0 +1,13 @@
+DROP INDEX cases_by_psychologist;
+DROP INDEX cases_by_social_worker;
+ALTER TABLE contacts DROP COLUMN epices;
+ALTER TABLE contacts DROP COLUMN substance_use;
+ALTER TABLE contacts DROP COLUMN kind;
+ALTER TABLE cases DROP COLUMN latest_epices;
+ALTER TABLE cases DROP COLUMN baseline_epices;
+ALTER TABLE cases DROP COLUMN latest_substance_use;
+ALTER TABLE cases DROP COLUMN baseline_substance_use;
+ALTER TABLE cases DROP COLUMN last_social_at;
+ALTER TABLE cases DROP COLUMN last_psychological_at;
+ALTER TABLE cases DROP COLUMN social_worker_id;
+ALTER TABLE cases DROP COLUMN psychologist_id;
