@@ -12,16 +12,21 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::cases::optional_score;
-use super::schema::{cases, contacts, patients, practices, scores, tele_expertise_requests};
+use super::schema::{
+    cases, contacts, meetings, patients, practices, scores, tele_expertise_requests,
+    user_practices, users,
+};
 use super::{DbConn, utc};
+use crate::domain::account::Role;
 use crate::domain::case::{ContactOutcome, Program, split_set};
 use crate::domain::indicators::{
     DaysAfterAssessment, EARLY_CONTACT_WEEKS, Period, assessed_for_any_mark, assessed_for_mark,
     early_contact_days, outcome_score_days, recent_contact_lookback,
 };
 use crate::domain::instruments::Instrument;
+use crate::domain::microstructure::{ConsultationKind, SubstanceUse, merge_use, split_use};
 use crate::domain::report::{CaseFacts, Facts, PracticeFacts, RequestFacts};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Which cases a report (or an export) covers.
 #[derive(Debug, Clone)]
@@ -86,6 +91,8 @@ type CaseTuple = (
     String,
     chrono::NaiveDate,
     Option<NaiveDateTime>,
+    Program,
+    Option<String>,
 );
 
 /// Created, due, accepted, declined, cancelled, answered.
@@ -155,11 +162,14 @@ pub fn cases(
                 patients::sex,
                 patients::birth_date,
                 cases::last_completed_contact_at,
+                cases::program,
+                cases::baseline_substance_use,
             ))
             .into_boxed(),
         coverage
     )
     .load(conn)?;
+    let since = substance_use_since(conn, &rows, end)?;
     // A case's latest completed contact is on its row; when that is after the period, the latest
     // before the period's end is looked for in the period's last weeks (the report only asks
     // whether it falls in its recent-contact days). None are when the period ends today.
@@ -202,10 +212,119 @@ pub fn cases(
                 last_completed_contact_at: before_end.get(&row.0).copied().or(row.13).map(utc),
                 early_completed_contacts: Vec::new(),
                 follow_up_scores: Vec::new(),
+                program: row.14,
+                baseline_substance_use: stored_use(row.15.as_deref())?,
+                substance_use_since: since.get(&row.0).cloned().unwrap_or_default(),
             };
             Ok((row.0, facts.as_of(end_instant)))
         })
         .collect()
+}
+
+/// Stored days of use, read back.
+fn stored_use(raw: Option<&str>) -> AppResult<Vec<SubstanceUse>> {
+    raw.map_or(Ok(Vec::new()), |raw| {
+        split_use(raw).ok_or_else(|| AppError::Internal("stored substance use unknown".to_owned()))
+    })
+}
+
+/// For the cases with days of use at inclusion: each product's last figure measured at a
+/// consultation before the period's end (the consultations in the order they took place).
+fn substance_use_since(
+    conn: &mut DbConn,
+    rows: &[CaseTuple],
+    end: NaiveDateTime,
+) -> AppResult<HashMap<String, Vec<SubstanceUse>>> {
+    let measured: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.15.is_some())
+        .map(|row| row.0.as_str())
+        .collect();
+    let mut since: HashMap<String, Vec<SubstanceUse>> = HashMap::new();
+    for chunk in measured.chunks(1000) {
+        let found: Vec<(String, Option<String>)> = contacts::table
+            .filter(contacts::case_id.eq_any(chunk))
+            .filter(contacts::substance_use.is_not_null())
+            .filter(contacts::occurred_at.lt(end))
+            .order((contacts::case_id, contacts::occurred_at))
+            .select((contacts::case_id, contacts::substance_use))
+            .load(conn)?;
+        for (case, used) in found {
+            let used = stored_use(used.as_deref())?;
+            let kept = since.entry(case).or_default();
+            *kept = merge_use(kept, &used);
+        }
+    }
+    Ok(since)
+}
+
+/// What the published tables need besides the cases: the roster of the scope's practices, the
+/// microstructure consultations of the period by kind, and the meetings held in it.
+pub fn table_facts(
+    conn: &mut DbConn,
+    span: Span,
+    coverage: &Coverage,
+    period: Period,
+) -> AppResult<TableFacts> {
+    let clinicians = [
+        Role::Gp,
+        Role::Nurse,
+        Role::Psychiatrist,
+        Role::Psychologist,
+        Role::SocialWorker,
+    ];
+    let mut roster = users::table
+        .inner_join(user_practices::table)
+        .filter(users::active.eq(true))
+        .filter(users::role.eq_any(clinicians))
+        .select((users::id, users::role))
+        .distinct()
+        .into_boxed();
+    if let Some(ids) = &coverage.practice_ids {
+        roster = roster.filter(user_practices::practice_id.eq_any(ids.clone()));
+    }
+    let roster: Vec<(String, Role)> = roster.load(conn)?;
+
+    let kinds: Vec<(Option<ConsultationKind>, i64)> = covered!(
+        contacts::table
+            .inner_join(cases::table)
+            .filter(contacts::kind.is_not_null())
+            .filter(contacts::outcome.eq(ContactOutcome::Completed))
+            .filter(contacts::occurred_at.ge(span.start))
+            .filter(contacts::occurred_at.lt(span.end))
+            .group_by(contacts::kind)
+            .select((contacts::kind, diesel::dsl::count_star()))
+            .into_boxed(),
+        coverage
+    )
+    .load(conn)?;
+
+    let mut meetings = meetings::table
+        .filter(meetings::held_on.between(period.from, period.to))
+        .select(diesel::dsl::count_star())
+        .into_boxed();
+    if let Some(ids) = &coverage.practice_ids {
+        meetings = meetings.filter(meetings::practice_id.eq_any(ids.clone()));
+    }
+    let meetings: i64 = meetings.first(conn)?;
+    Ok(TableFacts {
+        roster: roster
+            .into_iter()
+            .map(|(id, role)| (id, role.as_str().to_owned()))
+            .collect(),
+        consultations: kinds
+            .into_iter()
+            .filter_map(|(kind, n)| Some((kind?.as_str().to_owned(), u64::try_from(n).ok()?)))
+            .collect(),
+        meetings: u64::try_from(meetings).unwrap_or(0),
+    })
+}
+
+/// See `table_facts`.
+pub struct TableFacts {
+    pub roster: Vec<(String, String)>,
+    pub consultations: Vec<(String, u64)>,
+    pub meetings: u64,
 }
 
 /// Scores of the outcome measures: PHQ-9 and GAD-7 around week `week` after assessment
@@ -436,6 +555,7 @@ pub fn assemble(
     scores: Vec<(String, Instrument, NaiveDateTime, u8)>,
     activity: Activity,
     practices: Vec<PracticeFacts>,
+    tables: TableFacts,
 ) -> Facts {
     let index: HashMap<&str, usize> = cases
         .iter()
@@ -473,6 +593,10 @@ pub fn assemble(
         practices,
         professionals: activity.professionals,
         requests: activity.requests,
+        roster: tables.roster,
+        consultations: tables.consultations,
+        meetings: tables.meetings,
+        surveys: Vec::new(),
     }
 }
 

@@ -9,17 +9,28 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::case::Program;
 use super::indicators::{
     Count, EARLY_CONTACT_WEEKS, OUTCOME_WEEKS, Period, age_band, contacts_per_patient_month,
     days_to_assessment, four_contacts_in_twelve_weeks, known_by, mean, median, open_days_in,
     outcome_at_week, patient_months, recent_contact_from, round, share,
 };
 use super::instruments::Instrument;
+use super::microstructure::SubstanceUse;
+use super::programs::ProgramPeriod;
+
+mod tables;
+
+pub use tables::{
+    ConsumptionFigures, KindRate, ProgramPopulation, ProgramTables, STATEMENTS, StatementFigures,
+    SurveyFacts, SurveyFigures,
+};
 
 /// One case as the report sees it, as known at the period's end (`CaseFacts::as_of`).
 #[derive(Debug, Clone)]
 pub struct CaseFacts {
     pub patient_id: String,
+    pub program: Program,
     pub nurse_id: Option<String>,
     pub indications: Vec<String>,
     pub substances: Vec<String>,
@@ -37,6 +48,10 @@ pub struct CaseFacts {
     pub early_completed_contacts: Vec<DateTime<Utc>>,
     /// PHQ-9 and GAD-7 totals measured around the outcome weeks (a superset is fine).
     pub follow_up_scores: Vec<(Instrument, DateTime<Utc>, u8)>,
+    /// Microstructure: days of use at inclusion, and each product's last figure measured at a
+    /// consultation since, up to the period's end.
+    pub baseline_substance_use: Vec<SubstanceUse>,
+    pub substance_use_since: Vec<SubstanceUse>,
 }
 
 impl CaseFacts {
@@ -53,6 +68,7 @@ impl CaseFacts {
         if self.assessed_at.is_none() {
             self.baseline_phq9 = None;
             self.baseline_gad7 = None;
+            self.baseline_substance_use.clear();
         }
         self
     }
@@ -94,6 +110,8 @@ impl RequestFacts {
 pub struct PracticeFacts {
     pub region: String,
     pub network: Option<String>,
+    /// The programs it runs or ran.
+    pub programs: Vec<ProgramPeriod>,
 }
 
 /// Everything the report is made from.
@@ -113,6 +131,14 @@ pub struct Facts {
     pub professionals: Vec<(String, String)>,
     /// Requests made in the period.
     pub requests: Vec<RequestFacts>,
+    /// (user, role) of the active clinicians of the scope's practices.
+    pub roster: Vec<(String, String)>,
+    /// Completed microstructure consultations dated in the period: (kind, how many).
+    pub consultations: Vec<(String, u64)>,
+    /// Case review meetings held in the period by the scope's practices.
+    pub meetings: u64,
+    /// Patient surveys answered in the period on the scope's cases.
+    pub surveys: Vec<SurveyFacts>,
 }
 
 /// A count of one group, with its share of the section's denominator.
@@ -134,6 +160,8 @@ pub struct ProgramReport {
     /// Cases closed in the period, by exit reason, most frequent first.
     pub exits: Vec<Tally>,
     pub tele_expertise: TeleExpertiseFigures,
+    /// The tables the programs publish (the microstructures' deck).
+    pub tables: ProgramTables,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -485,6 +513,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         .collect();
     let exits = tallies(closed.iter().copied(), count(closed.len()), suppress);
 
+    let followed_cases: Vec<&CaseFacts> = followed.iter().map(|(c, _)| *c).collect();
     ProgramReport {
         population,
         structure,
@@ -492,6 +521,7 @@ pub fn program_report(facts: &Facts, suppress: bool) -> ProgramReport {
         outcomes,
         exits,
         tele_expertise: tele_expertise_figures(&facts.requests, suppress),
+        tables: tables::tables(facts, &followed_cases, suppress),
     }
 }
 
@@ -801,6 +831,119 @@ impl ProgramReport {
             "",
             number(t.share_answered_within_due),
         );
+        let x = &self.tables;
+        let section = "tables";
+        tallies(
+            &mut push,
+            section,
+            "practices_by_program",
+            &x.practices_by_program,
+        );
+        push(section, "microstructures", "", cell(&x.microstructures));
+        push(section, "polyvalentes", "", cell(&x.polyvalentes));
+        push(
+            section,
+            "share_polyvalentes",
+            "",
+            number(x.share_polyvalentes),
+        );
+        tallies(
+            &mut push,
+            section,
+            "microstructures_by_region",
+            &x.microstructures_by_region,
+        );
+        push(
+            section,
+            "microstructure_networks",
+            "",
+            cell(&x.microstructure_networks),
+        );
+        tallies(&mut push, section, "roster_by_role", &x.roster_by_role);
+        for p in &x.by_program {
+            let program = p.program.as_str();
+            push(
+                section,
+                "patients_followed",
+                program,
+                cell(&p.patients_followed),
+            );
+            push(section, "mean_age", program, number(p.mean_age));
+            for (measure, list) in [
+                ("sex", &p.sex),
+                ("product", &p.products),
+                ("trouble", &p.troubles),
+            ] {
+                for t in list {
+                    let group = format!("{program}:{}", t.group);
+                    push(section, measure, &group, cell(&t.count));
+                    push(
+                        section,
+                        &format!("{measure}_share"),
+                        &group,
+                        number(t.share),
+                    );
+                }
+            }
+        }
+        for k in &x.consultations_by_kind {
+            push(section, "consultations", &k.kind, cell(&k.count));
+            push(
+                section,
+                "consultations_per_patient_month",
+                &k.kind,
+                number(k.per_patient_month),
+            );
+        }
+        push(
+            section,
+            "microstructure_patient_months",
+            "",
+            x.microstructure_patient_months.to_string(),
+        );
+        push(section, "meetings", "", cell(&x.meetings));
+        push(
+            section,
+            "practice_months",
+            "",
+            x.practice_months.to_string(),
+        );
+        push(
+            section,
+            "meetings_per_practice_month",
+            "",
+            number(x.meetings_per_practice_month),
+        );
+        let c = &x.consumption;
+        push(section, "consumption_measured", "", cell(&c.measured));
+        push(section, "consumption_improved", "", cell(&c.improved));
+        push(
+            section,
+            "share_consumption_improved",
+            "",
+            number(c.share_improved),
+        );
+        push(
+            section,
+            "survey_respondents",
+            "",
+            cell(&x.survey.respondents),
+        );
+        for st in &x.survey.statements {
+            push(
+                section,
+                "survey_answered",
+                &st.statement,
+                cell(&st.answered),
+            );
+            push(section, "survey_agreed", &st.statement, cell(&st.agreed));
+            push(
+                section,
+                "survey_share_agreed",
+                &st.statement,
+                number(st.share_agreed),
+            );
+        }
         rows
     }
 }
@@ -813,6 +956,7 @@ mod tests {
     fn case(patient: &str, referred: &str) -> CaseFacts {
         CaseFacts {
             patient_id: patient.into(),
+            program: Program::Sesame,
             nurse_id: Some("n1".into()),
             indications: vec!["depression".into()],
             substances: vec![],
@@ -827,6 +971,8 @@ mod tests {
             last_completed_contact_at: None,
             early_completed_contacts: vec![],
             follow_up_scores: vec![],
+            baseline_substance_use: vec![],
+            substance_use_since: vec![],
         }
     }
 
@@ -844,10 +990,12 @@ mod tests {
                 PracticeFacts {
                     region: "Bretagne".into(),
                     network: Some("R1".into()),
+                    programs: vec![],
                 },
                 PracticeFacts {
                     region: "Bretagne".into(),
                     network: None,
+                    programs: vec![],
                 },
             ],
             professionals: vec![
@@ -881,6 +1029,10 @@ mod tests {
                     answered_at: None,
                 },
             ],
+            roster: vec![],
+            consultations: vec![],
+            meetings: 0,
+            surveys: vec![],
         }
     }
 

@@ -204,6 +204,10 @@ pub(super) async fn resolve(
     }
     let every_practice = scope == Scope::All && !filters.iter().any(|f| *f);
     let (start, end) = period.bounds(ctx.settings.timezone);
+    let ids: Vec<String> = chosen.iter().map(|p| p.0.clone()).collect();
+    let mut periods = db
+        .run(move |conn| Ok(crate::db::practices::programs_of(conn, &ids)?))
+        .await?;
     Ok(Resolved {
         period,
         span: Span {
@@ -216,7 +220,16 @@ pub(super) async fn resolve(
         },
         practices: chosen
             .into_iter()
-            .map(|(_, region, network)| PracticeFacts { region, network })
+            .map(|(id, region, network)| {
+                let (mine, rest) = periods.drain(..).partition(|p| p.practice_id == id);
+                periods = rest;
+                let mine: Vec<crate::db::practices::ProgramRow> = mine;
+                PracticeFacts {
+                    region,
+                    network,
+                    programs: mine.iter().map(|p| p.period()).collect(),
+                }
+            })
             .collect(),
     })
 }
@@ -237,8 +250,8 @@ async fn read_facts(db: &Db, zone: Tz, resolved: Resolved, started: Instant) -> 
             store::follow_up_scores(conn, span, &coverage, week)
         })
     });
-    let (for_cases, for_activity) = (coverage.clone(), coverage);
-    let (cases, scores, activity) = tokio::join!(
+    let (for_cases, for_activity, for_tables) = (coverage.clone(), coverage.clone(), coverage);
+    let (cases, scores, activity, tables) = tokio::join!(
         timed_read(db, "cases".to_owned(), started, move |conn| {
             store::cases(conn, span, &for_cases)
         }),
@@ -246,10 +259,13 @@ async fn read_facts(db: &Db, zone: Tz, resolved: Resolved, started: Instant) -> 
         timed_read(db, "activity".to_owned(), started, move |conn| {
             store::activity(conn, span, &for_activity)
         }),
+        timed_read(db, "tables".to_owned(), started, move |conn| {
+            store::table_facts(conn, span, &for_tables, period)
+        }),
     );
     let scores = scores?.into_iter().flatten().collect();
     Ok(store::assemble(
-        period, zone, cases?, scores, activity?, practices,
+        period, zone, cases?, scores, activity?, practices, tables?,
     ))
 }
 

@@ -15,6 +15,7 @@ mod microstructure;
 mod organisation;
 mod outbox_faults;
 mod patients;
+mod program_tables;
 mod recovery;
 mod reports;
 mod smtp;

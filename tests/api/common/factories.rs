@@ -326,6 +326,14 @@ impl Making<'_, Practice> {
         self.with("programs", periods)
     }
 
+    pub fn in_region(self, region: &str) -> Self {
+        self.with("region", region)
+    }
+
+    pub fn in_network(self, network: &str) -> Self {
+        self.with("network", network)
+    }
+
     /// Runs exactly these periods.
     pub fn with_programs(self, periods: Value) -> Self {
         self.with("programs", periods)
