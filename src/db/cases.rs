@@ -678,9 +678,12 @@ pub struct OpenCaseDue {
     pub due_on: Option<NaiveDate>,
 }
 
+/// The open Sésame cases, for the nurses' digests (a microstructure case has no nurse: its
+/// referral waits for the microstructure team, not for the practice's nurses).
 pub fn open_case_dues(conn: &mut DbConn) -> QueryResult<Vec<OpenCaseDue>> {
     cases::table
         .filter(cases::phase.ne(Phase::Closed))
+        .filter(cases::program.eq(Program::Sesame))
         .select((
             cases::practice_id,
             cases::nurse_id,

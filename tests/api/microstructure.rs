@@ -7,6 +7,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use sesame::domain::account::Role;
 use sesame::domain::pathway::Phase;
+use sesame::outbox::digests::run_day_now;
 
 use crate::common::{Account, Case, ClockNow, Resp, TestApp};
 
@@ -368,6 +369,25 @@ async fn a_psychologist_and_a_social_worker_run_a_case_from_inclusion_to_exit() 
         write.assert_problem(404);
         assert_eq!(detail(&write), "case not found");
     }
+}
+
+#[actix_web::test]
+async fn a_microstructure_referral_does_not_wait_for_the_practices_nurse() {
+    let app = TestApp::new().await;
+    let team = app.team().await;
+    app.case_in(Phase::Referred)
+        .team(&team)
+        .microstructure()
+        .await;
+    let day = app.clock.now_at().date_naive();
+    let report = run_day_now(&app.state, day).await.unwrap_or_default();
+    assert_eq!(report.nurse_digests, 0, "{report:?}");
+    // A Sésame referral does.
+    app.case_in(Phase::Referred).team(&team).await;
+    let report = run_day_now(&app.state, day + Duration::days(1))
+        .await
+        .unwrap_or_default();
+    assert_eq!(report.nurse_digests, 1, "{report:?}");
 }
 
 #[actix_web::test]
