@@ -51,6 +51,7 @@ pub async fn create(
     responses(
         (status = 200, description = "One page of meetings (without what was decided for coordinators and admins)", body = MeetingPage),
         (status = 403, description = "The practice's clinicians, software and coordinators, and admins, only", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`to` before `from`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     state: web::Data<AppState>,
