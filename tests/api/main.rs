@@ -18,5 +18,6 @@ mod patients;
 mod recovery;
 mod reports;
 mod smtp;
+mod surveys;
 mod tele_expertise;
 mod wire;
