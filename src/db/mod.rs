@@ -14,6 +14,7 @@ pub mod practices;
 pub mod reports;
 pub mod schema;
 pub mod sessions;
+pub mod surveys;
 pub mod tele_expertise;
 pub mod tokens;
 pub mod vocabulary;

@@ -326,6 +326,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_surveys (id) {
+        id -> Text,
+        case_id -> Text,
+        patient_id -> Text,
+        practice_id -> Text,
+        program -> Text,
+        context -> Text,
+        answered_on -> Date,
+        never_seen_social_worker -> Nullable<Text>,
+        never_seen_psychiatrist -> Nullable<Text>,
+        never_seen_psychologist -> Nullable<Text>,
+        quality_of_life_improved -> Nullable<Text>,
+        better_consumption -> Nullable<Text>,
+        would_recommend -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> practices (practice_id));
 diesel::joinable!(cases -> patients (patient_id));
 diesel::joinable!(scores -> cases (case_id));
@@ -333,6 +353,7 @@ diesel::joinable!(contacts -> cases (case_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
 diesel::joinable!(meeting_decisions -> meetings (meeting_id));
+diesel::joinable!(patient_surveys -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     practices,
@@ -355,4 +376,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     meeting_participants,
     meeting_decisions,
+    patient_surveys,
 );

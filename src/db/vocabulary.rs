@@ -121,6 +121,8 @@ stored_as_text!(
     crate::domain::patient::ConsentStatus,
     crate::domain::tele_expertise::Status,
     crate::domain::tele_expertise::Urgency,
+    crate::domain::survey::Agreement,
+    crate::domain::survey::SurveyContext,
 );
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ vocabulary!(
         TeleExpertise => "tele_expertise",
         /// The care team discussed the case at a meeting (its decision as the note).
         Meeting => "meeting",
+        /// The microstructure team recorded the patient's experience survey (six months, exit).
+        Survey => "survey",
     }
 );
 

@@ -50,6 +50,7 @@ pub mod policy;
 pub mod programs;
 pub mod report;
 pub mod research;
+pub mod survey;
 pub mod tele_expertise;
 pub mod text;
 pub mod tokens;

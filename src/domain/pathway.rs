@@ -14,7 +14,7 @@ vocabulary!(
         Active => "active",
         /// The patient has responded; monthly contacts.
         RelapsePrevention => "relapse_prevention",
-        /// Ended with an exit reason; read-only.
+        /// Ended with an exit reason; read-only, but for the microstructure's exit survey.
         Closed => "closed",
     }
 );
@@ -97,7 +97,8 @@ impl Refused {
     }
 }
 
-/// A closed case is read-only: every change is refused.
+/// A closed case is read-only: every change is refused (the microstructure's exit survey is not a
+/// change of the case: `domain::survey`).
 pub fn ensure_open(phase: Phase) -> Result<(), Refused> {
     if phase == Phase::Closed {
         Err(Refused {

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod patients;
 pub mod practices;
 pub mod reports;
+pub mod surveys;
 pub mod tele_expertise;
 pub mod users;
 pub mod wire;
@@ -129,6 +130,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 resource("/cases/{id}/timeline", &[Method::GET])
                     .route(get().to(cases::read::timeline)),
+            )
+            .service(
+                resource("/cases/{id}/surveys", &[Method::GET, Method::POST])
+                    .route(get().to(surveys::list))
+                    .route(post().to(surveys::create)),
             )
             .service(
                 resource("/cases/{id}/tele-expertise", &[Method::POST])

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{
     api_clients, audit_log, auth, cases, exports, meetings, ops, outbox, patients, practices,
-    reports, tele_expertise, users,
+    reports, surveys, tele_expertise, users,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +40,7 @@ use super::{
         cases::write::refer, cases::read::list, cases::read::get, cases::write::update,
         cases::write::assess, cases::write::log_contact, cases::read::contacts,
         cases::write::transition, cases::read::timeline, cases::read::worklist,
+        surveys::create, surveys::list,
         audit_log::list,
         tele_expertise::create, tele_expertise::list, tele_expertise::get,
         tele_expertise::accept, tele_expertise::decline, tele_expertise::answer, tele_expertise::cancel,
@@ -55,7 +56,7 @@ use super::{
         (name = "auth", description = "Tokens and the caller's own account"),
         (name = "organisation", description = "Practices, accounts and API clients"),
         (name = "patients", description = "Patients of the caller's practices (every access audited)"),
-        (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist (every access audited)"),
+        (name = "cases", description = "Episodes of care: referral, assessment, contacts, phases, timeline, worklist, the microstructures' patient experience survey (every access audited)"),
         (name = "tele-expertise", description = "Questions to the referring psychiatrist about a case (every access audited)"),
         (name = "meetings", description = "Case review meetings of a practice's care team (réunion de synthèse, caseload review): when, who, what was decided per case, the agenda proposed for the next one. What was decided and the agenda are the care team's (and its software's, for what was decided); coordinators and admins see that a team met. Every access to a case audited"),
         (name = "outbox", description = "The outgoing email queue (admins)"),

@@ -16,6 +16,7 @@ pub mod patients;
 pub mod practices;
 pub mod reports;
 pub mod sessions;
+pub mod surveys;
 pub mod tele_expertise;
 mod versioned;
 

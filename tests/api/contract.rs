@@ -207,7 +207,8 @@ async fn migrations_agree_across_backends_and_with_the_schema() {
         tele_expertise_requests,
         meetings,
         meeting_participants,
-        meeting_decisions
+        meeting_decisions,
+        patient_surveys
     );
     let declared: BTreeSet<&str> = selects.iter().map(|(t, _)| *t).collect();
     let migrated: BTreeSet<&str> = here.keys().map(String::as_str).collect();

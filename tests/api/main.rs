@@ -19,5 +19,6 @@ mod program_tables;
 mod recovery;
 mod reports;
 mod smtp;
+mod surveys;
 mod tele_expertise;
 mod wire;

@@ -5,7 +5,7 @@
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 use sesame::domain::account::Role;
-use sesame::domain::pathway::Phase;
+use sesame::domain::pathway::{ExitReason, Phase};
 use uuid::Uuid;
 
 use crate::common::{Account, Case, Resp, Team, TestApp, bearer};
@@ -140,6 +140,19 @@ async fn call(
                 Some(json!({"to": "relapse_prevention"})),
             )
         }
+        // The patient experience survey: the exit survey of a microstructure case its team
+        // included and closed, answered today; read on the matrix's (Sésame) case.
+        "POST /cases/{id}/surveys" => {
+            let case = app.case_in(Phase::Active).team(team).microstructure().await;
+            app.close(&case, &team.gp, ExitReason::Remission).await;
+            (
+                "POST",
+                format!("/api/v1/cases/{case}/surveys"),
+                Some(json!({"context": "exit", "answered_on": "2026-11-23",
+                    "quality_of_life_improved": "agree", "would_recommend": "strongly_agree"})),
+            )
+        }
+        "GET /cases/{id}/surveys" => ("GET", format!("/api/v1/cases/{}/surveys", case), None),
         "GET /worklist" => ("GET", "/api/v1/worklist".into(), None),
         "POST /cases/{id}/tele-expertise" => (
             "POST",
@@ -248,6 +261,7 @@ fn care_write(endpoint: &str) -> bool {
         "POST /cases/{id}/assessment",
         "POST /cases/{id}/contacts",
         "POST /cases/{id}/transitions",
+        "POST /cases/{id}/surveys",
     ]
     .iter()
     .any(|e| endpoint.starts_with(e))
@@ -315,6 +329,16 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     (
         "POST /cases/{id}/transitions microstructure",
         [403, 403, 200, 403, 403, 200, 200, 403],
+    ),
+    // The patient experience survey: a microstructure case's team records it; whoever reads the
+    // case reads it.
+    (
+        "POST /cases/{id}/surveys",
+        [403, 403, 201, 403, 403, 201, 201, 403],
+    ),
+    (
+        "GET /cases/{id}/surveys",
+        [403, 403, 200, 200, 200, 200, 200, 200],
     ),
     ("GET /worklist", [403, 403, 200, 200, 200, 200, 200, 403]),
     ("GET /audit", [200, 403, 403, 403, 403, 403, 403, 403]),

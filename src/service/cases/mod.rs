@@ -61,7 +61,7 @@ impl From<Refused> for AppError {
 
 /// The person or practice software acting on cases, and the practices `action` lets them reach.
 /// Cases are the care team's: the operator of the command line, like an admin, may not.
-fn clinician<'a>(caller: Caller<'a>, action: Action) -> AppResult<(&'a Actor, Scope)> {
+pub(crate) fn clinician<'a>(caller: Caller<'a>, action: Action) -> AppResult<(&'a Actor, Scope)> {
     let scope = caller.may(action)?;
     match caller {
         Caller::Actor(actor) => Ok((actor, scope)),
@@ -578,7 +578,7 @@ pub fn case_in_scope(
     )
 }
 
-/// A closed case is read-only (409).
+/// A closed case is read-only (409); its exit survey (`service::surveys`) does not ask this.
 pub fn ensure_open(row: &CaseRow) -> AppResult<()> {
     Ok(crate::domain::pathway::ensure_open(row.phase)?)
 }

@@ -215,8 +215,9 @@ pub struct TimelineEntry {
     pub exit_reason: Option<ExitReason>,
     /// Detail as `key=value`: the contact's outcome, who was assigned, the review flag, what a
     /// case review meeting decided (`meeting=<id> clear_review=… planned=<phase>
-    /// tele_expertise=<request>`), or on a referral the GP's reason to refer outside the Sésame
-    /// criteria (`eligibility_override=…`, their own words).
+    /// tele_expertise=<request>`), the survey recorded (`context=six_months` or `context=exit`),
+    /// or on a referral the GP's reason to refer outside the Sésame criteria
+    /// (`eligibility_override=…`, their own words).
     pub detail: Option<String>,
     /// Why, in the words of the person who did it.
     pub note: Option<String>,
@@ -233,7 +234,7 @@ pub struct Timeline {
 }
 
 /// Everything that happened to a case (referral, assessment, contacts, scores, phase moves,
-/// reassignments, review flags, tele-expertise), in time order; audited.
+/// reassignments, review flags, tele-expertise, meetings, surveys), in time order; audited.
 pub async fn timeline(ctx: &Ctx, caller: Caller<'_>, case_id: Uuid) -> AppResult<Timeline> {
     let (actor, scope) = clinician(caller, Action::ReadCases)?;
     let id = case_id.to_string();

@@ -1,0 +1,2 @@
+DROP INDEX patient_surveys_by_practice;
+DROP TABLE patient_surveys;
