@@ -13,9 +13,10 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::cases::optional_score;
 use super::schema::{
-    cases, contacts, meetings, patients, practices, scores, tele_expertise_requests,
-    user_practices, users,
+    cases, contacts, meetings, patient_surveys, patients, practices, scores,
+    tele_expertise_requests, user_practices, users,
 };
+use super::surveys::SurveyRow;
 use super::{DbConn, utc};
 use crate::domain::account::Role;
 use crate::domain::case::{ContactOutcome, Program, split_set};
@@ -25,7 +26,8 @@ use crate::domain::indicators::{
 };
 use crate::domain::instruments::Instrument;
 use crate::domain::microstructure::{ConsultationKind, SubstanceUse, merge_use, split_use};
-use crate::domain::report::{CaseFacts, Facts, PracticeFacts, RequestFacts};
+use crate::domain::report::{CaseFacts, Facts, PracticeFacts, RequestFacts, SurveyFacts};
+use crate::domain::survey::{Agreement, agrees};
 use crate::error::{AppError, AppResult};
 
 /// Which cases a report (or an export) covers.
@@ -307,6 +309,30 @@ pub fn table_facts(
         meetings = meetings.filter(meetings::practice_id.eq_any(ids.clone()));
     }
     let meetings: i64 = meetings.first(conn)?;
+
+    let mut surveys = patient_surveys::table
+        .filter(patient_surveys::answered_on.between(period.from, period.to))
+        .select(SurveyRow::as_select())
+        .into_boxed();
+    if let Some(ids) = &coverage.practice_ids {
+        surveys = surveys.filter(patient_surveys::practice_id.eq_any(ids.clone()));
+    }
+    if let Some(program) = coverage.program {
+        surveys = surveys.filter(patient_surveys::program.eq(program));
+    }
+    let agreed = |a: Option<Agreement>| a.map(agrees);
+    let surveys = surveys
+        .load::<SurveyRow>(conn)?
+        .into_iter()
+        .map(|s| SurveyFacts {
+            never_seen_social_worker: agreed(s.never_seen_social_worker),
+            never_seen_psychiatrist: agreed(s.never_seen_psychiatrist),
+            never_seen_psychologist: agreed(s.never_seen_psychologist),
+            quality_of_life_improved: agreed(s.quality_of_life_improved),
+            better_consumption: agreed(s.better_consumption),
+            would_recommend: agreed(s.would_recommend),
+        })
+        .collect();
     Ok(TableFacts {
         roster: roster
             .into_iter()
@@ -317,6 +343,7 @@ pub fn table_facts(
             .filter_map(|(kind, n)| Some((kind?.as_str().to_owned(), u64::try_from(n).ok()?)))
             .collect(),
         meetings: u64::try_from(meetings).unwrap_or(0),
+        surveys,
     })
 }
 
@@ -325,6 +352,8 @@ pub struct TableFacts {
     pub roster: Vec<(String, String)>,
     pub consultations: Vec<(String, u64)>,
     pub meetings: u64,
+    /// The surveys answered in the period, as agreed or not per statement.
+    pub surveys: Vec<SurveyFacts>,
 }
 
 /// Scores of the outcome measures: PHQ-9 and GAD-7 around week `week` after assessment
@@ -596,7 +625,7 @@ pub fn assemble(
         roster: tables.roster,
         consultations: tables.consultations,
         meetings: tables.meetings,
-        surveys: Vec::new(),
+        surveys: tables.surveys,
     }
 }
 

@@ -18,7 +18,8 @@
 //! (6 psychological consultations, measuring again: A1–A5 less, A6 as much), the social worker
 //! sees A1–A5 (5 social ones), the GP A1 and A2 (2 medical ones). G1–G5 each hold a meeting.
 //!
-//! The period: 2026-11-01 to 2026-12-31.
+//! The period: 2026-11-01 to 2026-12-31. Then, on 2027-01-05, A1–A6 close and answer the exit
+//! survey: January's report counts six respondents and each statement over those who answered it.
 
 use actix_web::test::TestRequest;
 use chrono::Duration;
@@ -265,6 +266,14 @@ async fn the_microstructures_tables_from_a_hand_counted_fixture() {
     // Four days later, the consultations.
     app.clock.advance(Duration::days(4));
     let (mut psychologist, mut social, mut gp) = (psychologist, social, g1.gp.clone());
+    const STATEMENTS: [&str; 6] = [
+        "never_seen_social_worker",
+        "never_seen_psychiatrist",
+        "never_seen_psychologist",
+        "quality_of_life_improved",
+        "better_consumption",
+        "would_recommend",
+    ];
     for who in [&mut psychologist, &mut social, &mut gp] {
         app.renew(who).await;
     }
@@ -489,4 +498,83 @@ async fn the_microstructures_tables_from_a_hand_counted_fixture() {
             csv.text
         );
     }
+
+    // 5 January 2027: A1–A6 close, and each answers the exit survey. In January's report, six
+    // respondents; each statement over those who answered it.
+    app.clock.advance(Duration::days(39));
+    app.renew(&mut psychologist).await;
+    let (a, sa, d, sd) = ("agree", "strongly_agree", "disagree", "strongly_disagree");
+    let answers: [[Option<&str>; 6]; 6] = [
+        [Some(sa), Some(a), Some(a), Some(a), Some(a), Some(sa)],
+        [Some(a), Some(a), Some(a), Some(sa), Some(a), Some(a)],
+        [Some(a), Some(d), Some(a), Some(a), Some(d), Some(a)],
+        [Some(a), Some(a), Some(a), Some(a), Some(a), Some(a)],
+        [Some(a), Some(a), Some(a), Some(d), Some(a), Some(a)],
+        [Some(d), Some(a), None, Some(a), None, Some(sd)],
+    ];
+    for ((case, _), answered) in included.iter().zip(answers) {
+        app.post(
+            &format!("/api/v1/cases/{case}/transitions"),
+            Some(&psychologist),
+            json!({"to": "closed", "exit_reason": "remission"}),
+        )
+        .await
+        .assert_status(200);
+        let mut survey = json!({"context": "exit", "answered_on": "2027-01-05"});
+        for (statement, answer) in STATEMENTS.iter().zip(answered) {
+            survey[*statement] = json!(answer);
+        }
+        app.post(
+            &format!("/api/v1/cases/{case}/surveys"),
+            Some(&psychologist),
+            survey,
+        )
+        .await
+        .assert_status(201);
+    }
+    let admin = app.admin().await;
+    let january = app
+        .get(
+            "/api/v1/reports/program?from=2027-01-01&to=2027-01-31",
+            &admin,
+        )
+        .await;
+    january.assert_status(200);
+    let survey = &january.body["tables"]["survey"];
+    assert_eq!(survey["respondents"], 6);
+    let statement = |name: &str| {
+        survey["statements"]
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["statement"] == name))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (name, answered, agreed, share) in [
+        (
+            "never_seen_social_worker",
+            json!(6),
+            json!(5),
+            json!(0.8333),
+        ),
+        ("never_seen_psychiatrist", json!(6), json!(5), json!(0.8333)),
+        ("never_seen_psychologist", json!(5), json!(5), json!(1.0)),
+        (
+            "quality_of_life_improved",
+            json!(6),
+            json!(5),
+            json!(0.8333),
+        ),
+        ("better_consumption", json!(5), json!("<5"), Value::Null),
+        ("would_recommend", json!(6), json!(5), json!(0.8333)),
+    ] {
+        assert_eq!(
+            statement(name),
+            json!({"statement": name, "answered": answered, "agreed": agreed, "share_agreed": share}),
+        );
+    }
+    // November–December's figures stay as they were: the January closings are not of that period.
+    let again = app
+        .get(&format!("/api/v1/reports/program?{PERIOD}"), &admin)
+        .await;
+    assert_eq!(again.body["tables"], report.body["tables"]);
 }
